@@ -1,0 +1,321 @@
+"""Compiled forward and backward passes (Eqs. 1-24) and the optimiser steps.
+
+Kernels take arrays and scalars only; `network.py` and `training.py` check
+input and call them. Conventions, and where they depart from the notes:
+
+* Parameters live in one flat buffer `params`; layer l's weight matrix `w`
+  (shape (J, K), entry [j, k] is the notes' w_jk) and bias `b` are 2-D/1-D
+  views sliced from it, so LLVM sees plain strided loops it can vectorise.
+* Layers are indexed from 0 for the first computing layer: the notes' layer l
+  is index l-1 here, and `a[0]` is the input x.
+* A thread carries a tile of TILE samples through a layer together, so each
+  weight row is loaded once per tile. Tile buffers are sample-major,
+  `a[t, k]`, whereas the notes write column vectors a_k.
+* A mini-batch is split into `n_chunks` contiguous runs of tiles; chunk c adds
+  its gradient into its own buffer G[c] and the buffers are summed in chunk
+  order afterwards, so results depend on the chunk count (set from the thread
+  count) but never on thread timing. Nothing is `+=`'d into shared memory
+  inside `prange`.
+"""
+from collections import namedtuple
+
+import numpy as np
+from numba import prange
+
+from . import _elementary as ef
+from ._jit import jit
+from .activations import IDENTITY, RELU, SIGMOID, SILU, SOFTPLUS, STEP, TANH
+
+TILE = 16  # samples a thread carries through a layer together
+
+#: Where each layer's pieces sit: in `params` (w_off, b_off) and in a thread's
+#: workspace (a_off: activations a^l, s_off: sigma'(z^l), d_off: two delta
+#: buffers used alternately). All int64 arrays.
+Layout = namedtuple("Layout", "sizes acts w_off b_off a_off s_off d_off")
+
+SGD, ADAM = 0, 1
+# Optimiser hyper-parameters travel as one float64 array in this order.
+LR, MOMENTUM, NESTEROV, BETA1, BETA2, EPS, WEIGHT_DECAY = range(7)
+
+# Below about this many flops in a mini-batch a second thread costs more in
+# synchronisation than it saves (measured on small networks).
+MIN_FLOPS_PER_CHUNK = 200_000
+
+
+def make_layout(sizes, acts):
+    """Offsets of every layer's parameters and workspace buffers."""
+    sizes = np.asarray(sizes, dtype=np.int64)
+    L = len(sizes) - 1
+    w_off, b_off, s_off = (np.zeros(L, np.int64) for _ in range(3))
+    a_off = np.zeros(L + 1, np.int64)
+    p = 0
+    for l in range(L):
+        w_off[l] = p
+        b_off[l] = p + sizes[l + 1] * sizes[l]
+        p = b_off[l] + sizes[l + 1]
+    w = 0
+    for l in range(L + 1):
+        a_off[l] = w
+        w += TILE * sizes[l]
+    for l in range(L):
+        s_off[l] = w
+        w += TILE * sizes[l + 1]
+    d_off = np.array([w, w + TILE * sizes.max()], np.int64)
+    layout = Layout(sizes, np.asarray(acts, np.int64), w_off, b_off, a_off, s_off, d_off)
+    return layout, int(p), int(w + 2 * TILE * sizes.max())
+
+
+@jit()
+def _activate(code, a, s):
+    """a <- sigma(z) in place (a holds z on entry) and s <- sigma'(z)."""
+    n = a.size
+    if code == TANH:
+        for j in range(n):
+            y = ef.tanh(a[j])
+            a[j] = y
+            s[j] = 1.0 - y * y
+    elif code == SIGMOID:
+        for j in range(n):
+            y = ef.sigmoid(a[j])
+            a[j] = y
+            s[j] = y * (1.0 - y)
+    elif code == RELU:
+        for j in range(n):
+            z = a[j]
+            a[j] = max(z, 0.0)
+            s[j] = 1.0 if z > 0.0 else 0.0
+    elif code == SOFTPLUS:  # log(1 + e^z) = max(z, 0) + log1p(e^-|z|); derivative sigmoid(z)
+        for j in range(n):
+            z = a[j]
+            a[j] = max(z, 0.0) + np.log1p(ef.exp(-abs(z)))
+            s[j] = ef.sigmoid(z)
+    elif code == SILU:  # z sigmoid(z); derivative sigmoid(z) (1 + z (1 - sigmoid(z)))
+        for j in range(n):
+            z = a[j]
+            y = ef.sigmoid(z)
+            a[j] = z * y
+            s[j] = y * (1.0 + z * (1.0 - y))
+    elif code == STEP:  # Eq. (2); its derivative is zero almost everywhere
+        for j in range(n):
+            a[j] = 1.0 if a[j] >= 0.0 else 0.0
+            s[j] = 0.0
+    else:  # IDENTITY
+        for j in range(n):
+            s[j] = 1.0
+
+
+@jit()
+def _tile(ws, off, rows, cols):
+    return ws[off:off + rows * cols].reshape((rows, cols))
+
+
+@jit()
+def _load_rows(X, order, start, nt, a0):
+    """a0[t] = X[order[start + t]] (or X[start + t] when `order` is empty)."""
+    for t in range(nt):
+        r = order[start + t] if order.size else start + t
+        for k in range(X.shape[1]):
+            a0[t, k] = X[r, k]
+
+
+@jit()
+def _forward_tile(params, lay, ws, nt):
+    """Eqs. (5)-(7) for the nt samples loaded in a^0; leaves a^l and sigma'(z^l)."""
+    sizes = lay.sizes
+    for l in range(sizes.size - 1):
+        K, J = sizes[l], sizes[l + 1]
+        w = params[lay.w_off[l]:lay.w_off[l] + J * K].reshape((J, K))
+        b = params[lay.b_off[l]:lay.b_off[l] + J]
+        a = _tile(ws, lay.a_off[l], TILE, K)
+        z = _tile(ws, lay.a_off[l + 1], TILE, J)
+        s = _tile(ws, lay.s_off[l], TILE, J)
+        for j in range(J):  # weight row j stays in cache across the tile
+            for t in range(nt):
+                acc = b[j]
+                for k in range(K):
+                    acc += w[j, k] * a[t, k]
+                z[t, j] = acc
+        for t in range(nt):
+            _activate(lay.acts[l], z[t], s[t])
+
+
+@jit()
+def _backward_tile(params, lay, ws, nt, Y, order, start, g):
+    """Eqs. (18), (24), (15)-(16): add this tile's dC_x/dparams into g.
+
+    Returns the tile's summed cost sum_x C_x, Eq. (10).
+    """
+    sizes = lay.sizes
+    L = sizes.size - 1
+    m = sizes[L]
+    aL = _tile(ws, lay.a_off[L], TILE, m)
+    sL = _tile(ws, lay.s_off[L - 1], TILE, m)
+    delta = _tile(ws, lay.d_off[0], TILE, m)
+    cost = 0.0
+    for t in range(nt):  # Eq. (18): delta^L = (a^L - y) sigma'(z^L)
+        r = order[start + t] if order.size else start + t
+        for j in range(m):
+            e = aL[t, j] - Y[r, j]
+            cost += 0.5 * e * e
+            delta[t, j] = e * sL[t, j]
+    cur = 0
+    for l in range(L - 1, -1, -1):
+        K, J = sizes[l], sizes[l + 1]
+        w = params[lay.w_off[l]:lay.w_off[l] + J * K].reshape((J, K))
+        gw = g[lay.w_off[l]:lay.w_off[l] + J * K].reshape((J, K))
+        gb = g[lay.b_off[l]:lay.b_off[l] + J]
+        a = _tile(ws, lay.a_off[l], TILE, K)
+        delta = _tile(ws, lay.d_off[cur], TILE, J)
+        below = _tile(ws, lay.d_off[1 - cur], TILE, K)
+        if l > 0:
+            below[:nt] = 0.0
+        for j in range(J):
+            for t in range(nt):
+                d = delta[t, j]
+                gb[j] += d                      # Eq. (15)
+                for k in range(K):
+                    gw[j, k] += d * a[t, k]     # Eq. (16)
+                if l > 0:
+                    for k in range(K):          # (w^T delta), Eq. (24)
+                        below[t, k] += w[j, k] * d
+        if l > 0:
+            s = _tile(ws, lay.s_off[l - 1], TILE, K)
+            for t in range(nt):
+                for k in range(K):
+                    below[t, k] *= s[t, k]      # ... (.) sigma'(z^{l-1}), Eq. (24)
+            cur = 1 - cur
+    return cost
+
+
+@jit()
+def _chunk_grad(params, X, Y, order, start, stop, lay, ws, g):
+    """Summed cost and gradient of samples start..stop-1 (in `order`) into g."""
+    g[:] = 0.0
+    cost = 0.0
+    for t0 in range(start, stop, TILE):
+        nt = min(TILE, stop - t0)
+        _load_rows(X, order, t0, nt, _tile(ws, lay.a_off[0], TILE, lay.sizes[0]))
+        _forward_tile(params, lay, ws, nt)
+        cost += _backward_tile(params, lay, ws, nt, Y, order, t0, g)
+    return cost
+
+
+@jit(parallel=True)
+def batch_grad(params, X, Y, order, start, stop, lay, WS, G, grad, n_chunks):
+    """grad <- (1/n) sum_x dC_x/dparams over the batch, Eqs. (12)-(13); returns C.
+
+    Chunk c covers a contiguous run of tiles and writes only WS[c] and G[c].
+    """
+    n = stop - start
+    if n_chunks == 1:
+        cost = _chunk_grad(params, X, Y, order, start, stop, lay, WS[0], grad)
+    else:
+        n_tiles = (n + TILE - 1) // TILE
+        costs = np.zeros(n_chunks)
+        for c in prange(n_chunks):
+            lo = start + TILE * ((n_tiles * c) // n_chunks)
+            hi = min(stop, start + TILE * ((n_tiles * (c + 1)) // n_chunks))
+            costs[c] = _chunk_grad(params, X, Y, order, lo, hi, lay, WS[c], G[c])
+        cost = 0.0
+        grad[:] = G[0]
+        for c in range(1, n_chunks):  # fixed order: reproducible sums
+            cost += costs[c]
+            grad += G[c]
+        cost += costs[0]
+    grad *= 1.0 / n
+    return cost / n
+
+
+@jit(parallel=True)
+def predict(params, X, lay, WS, out, n_chunks):
+    """out <- a^L(x) for every row x of X (forward pass only)."""
+    n = X.shape[0]
+    L = lay.sizes.size - 1
+    m = lay.sizes[L]
+    n_tiles = (n + TILE - 1) // TILE
+    empty = np.empty(0, np.int64)
+    for c in prange(n_chunks):
+        ws = WS[c]
+        for i in range((n_tiles * c) // n_chunks, (n_tiles * (c + 1)) // n_chunks):
+            r0 = i * TILE
+            nt = min(TILE, n - r0)
+            _load_rows(X, empty, r0, nt, _tile(ws, lay.a_off[0], TILE, lay.sizes[0]))
+            _forward_tile(params, lay, ws, nt)
+            aL = _tile(ws, lay.a_off[L], TILE, m)
+            out[r0:r0 + nt] = aL[:nt]
+
+
+@jit()
+def all_finite(x):
+    for i in range(x.size):
+        if not np.isfinite(x[i]):
+            return False
+    return True
+
+
+@jit()
+def update(kind, params, grad, state, hyper, step):
+    """One optimiser step on `params` given the averaged gradient `grad`.
+
+    L2 weight decay adds wd * params to the gradient (all parameters, as in
+    PyTorch's `weight_decay`). SGD follows Sutskever et al. (2013):
+    v <- mu v - lr g; params += v, or params += mu v - lr g with Nesterov.
+    Adam follows Kingma & Ba (2015), Algorithm 1, `step` counting from 1.
+    """
+    lr = hyper[LR]
+    wd = hyper[WEIGHT_DECAY]
+    if kind == SGD:
+        mu = hyper[MOMENTUM]
+        nesterov = hyper[NESTEROV] != 0.0
+        v = state[0]
+        for i in range(params.size):
+            gi = grad[i] + wd * params[i]
+            vi = mu * v[i] - lr * gi
+            v[i] = vi
+            params[i] += (mu * vi - lr * gi) if nesterov else vi
+    else:
+        b1, b2, eps = hyper[BETA1], hyper[BETA2], hyper[EPS]
+        c1 = 1.0 - b1 ** step
+        c2 = 1.0 - b2 ** step
+        m, v = state[0], state[1]
+        for i in range(params.size):
+            gi = grad[i] + wd * params[i]
+            m[i] = b1 * m[i] + (1.0 - b1) * gi
+            v[i] = b2 * v[i] + (1.0 - b2) * gi * gi
+            params[i] -= lr * (m[i] / c1) / (np.sqrt(v[i] / c2) + eps)
+
+
+@jit()
+def n_chunks_for(batch, flops_per_sample, n_threads):
+    """How many threads a mini-batch is worth: one per MIN_FLOPS_PER_CHUNK."""
+    n_tiles = (batch + TILE - 1) // TILE
+    worth = max(1, (batch * flops_per_sample) // MIN_FLOPS_PER_CHUNK)
+    return max(1, min(n_threads, worth, n_tiles))
+
+
+@jit()
+def train_epoch(params, X, Y, order, batch_size, lay, kind, hyper, state, step,
+                WS, G, grad, backup, n_threads, flops_per_sample):
+    """One epoch of mini-batch updates in compiled code.
+
+    Returns (summed batch costs weighted by batch size, samples done, status):
+    status 0 ok, 1 non-finite cost or gradient (step not taken), 2 the step
+    made parameters non-finite (undone from `backup`). `step[0]` counts
+    optimiser steps across epochs (Adam's bias correction).
+    """
+    n = order.size
+    total = 0.0
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        nc = n_chunks_for(stop - start, flops_per_sample, n_threads)
+        cost = batch_grad(params, X, Y, order, start, stop, lay, WS, G, grad, nc)
+        if not (np.isfinite(cost) and all_finite(grad)):
+            return total, start, 1
+        backup[:] = params
+        step[0] += 1
+        update(kind, params, grad, state, hyper, step[0])
+        if not all_finite(params):
+            params[:] = backup
+            return total, start, 2
+        total += cost * (stop - start)
+    return total, n, 0

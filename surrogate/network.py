@@ -1,0 +1,144 @@
+"""The multilayer perceptron of the notes, Eqs. (1)-(7), with one flat
+parameter buffer and per-layer views into it."""
+import numba
+import numpy as np
+
+from . import _kernels
+from .activations import INITIALISATION, activation_code
+
+PREDICT_CHUNK = 65536  # rows converted and predicted at a time: bounded memory
+
+
+def _check_sizes(sizes):
+    try:
+        sizes = [int(s) for s in sizes]
+    except (TypeError, ValueError):
+        raise ValueError(f"`sizes` must be a sequence of layer widths, got {sizes!r}") from None
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ValueError(f"`sizes` needs at least two positive widths (input, output), got {sizes!r}")
+    return sizes
+
+
+def check_array(arr, name, width, dtype):
+    """`arr` as a C-contiguous 2-D `dtype` array of `width` columns, or ValueError."""
+    try:
+        a = np.asarray(arr)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"`{name}` must be a 2-D numeric array: {exc}") from None
+    if a.dtype.kind not in "biuf":
+        raise ValueError(f"`{name}` must be numeric, got dtype {a.dtype}")
+    if a.ndim != 2 or a.shape[1] != width or a.shape[0] == 0:
+        raise ValueError(f"`{name}` must have shape (n, {width}) with n >= 1, got shape {a.shape}")
+    a = np.ascontiguousarray(a, dtype=dtype)
+    if not np.isfinite(a).all():
+        bad = np.argwhere(~np.isfinite(a))[0]
+        raise ValueError(f"`{name}` must be finite; row {bad[0]}, column {bad[1]} is {a[tuple(bad)]}")
+    return a
+
+
+class MLP:
+    """A feed-forward network z^l = w^l a^{l-1} + b^l, a^l = sigma(z^l).
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Widths from input to output, e.g. ``[2, 32, 32, 1]``.
+    activation : str or sequence of str
+        Hidden-layer activation, one name for all or one per hidden layer.
+    output_activation : str
+        Activation of the output layer (``"identity"`` for regression).
+    seed : int, numpy.random.Generator or None
+        Seeds the initial weights (Glorot or He, by activation; biases 0).
+    dtype : numpy.float64 or numpy.float32
+
+    ``params`` holds every weight and bias in one flat array; ``weights[l]``
+    (shape ``(sizes[l+1], sizes[l])``, entry ``[j, k]`` the notes' w_jk) and
+    ``biases[l]`` are views into it, so writing either changes the other.
+    """
+
+    def __init__(self, sizes, activation="tanh", output_activation="identity", seed=None,
+                 dtype=np.float64):
+        self.sizes = _check_sizes(sizes)
+        n_hidden = len(self.sizes) - 2
+        if isinstance(activation, str):
+            hidden = [activation] * n_hidden
+        else:
+            hidden = list(activation)
+            if len(hidden) != n_hidden:
+                raise ValueError(f"`activation` needs one name per hidden layer ({n_hidden}), "
+                                 f"got {len(hidden)}: {hidden!r}")
+        self.activations = hidden + [output_activation]
+        codes = [activation_code(a) for a in hidden] + [
+            activation_code(output_activation, "output_activation")]
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float64, np.float32):
+            raise ValueError(f"`dtype` must be float64 or float32, got {self.dtype}")
+        self._layout, n_params, self._ws_size = _kernels.make_layout(self.sizes, codes)
+        self.params = np.zeros(n_params, self.dtype)
+        lay = self._layout
+        self.weights = [self.params[o:o + J * K].reshape(J, K)
+                        for o, J, K in zip(lay.w_off, self.sizes[1:], self.sizes[:-1])]
+        self.biases = [self.params[o:o + J] for o, J in zip(lay.b_off, self.sizes[1:])]
+        self.initialise(seed)
+
+    @property
+    def n_params(self):
+        return self.params.size
+
+    @property
+    def flops_per_sample(self):
+        """Training flops per sample: forward, weight gradients, back-propagated deltas."""
+        macs = [J * K for J, K in zip(self.sizes[1:], self.sizes[:-1])]
+        return 2 * sum(macs) + 2 * sum(macs) + 2 * sum(macs[1:])
+
+    def initialise(self, seed=None):
+        """Draw fresh weights: Glorot uniform for tanh/sigmoid/identity, He normal for relu-like."""
+        rng = np.random.default_rng(seed)
+        for w, b, act in zip(self.weights, self.biases, self.activations):
+            J, K = w.shape
+            if INITIALISATION[act] == "he":
+                w[:] = rng.normal(0.0, np.sqrt(2.0 / K), size=(J, K))
+            else:
+                limit = np.sqrt(6.0 / (K + J))
+                w[:] = rng.uniform(-limit, limit, size=(J, K))
+            b[:] = 0.0
+
+    def __repr__(self):
+        return (f"MLP(sizes={self.sizes}, activations={self.activations}, "
+                f"dtype={self.dtype.name}, n_params={self.n_params})")
+
+    # -- compiled passes -------------------------------------------------------
+
+    def workspace(self, n_chunks):
+        """Per-chunk tile buffers and gradient buffers for the kernels."""
+        return (np.empty((n_chunks, self._ws_size), self.dtype),
+                np.empty((n_chunks, self.n_params), self.dtype))
+
+    def predict(self, X):
+        """a^L for each row of X: shape (n, sizes[0]) -> (n, sizes[-1])."""
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.sizes[0] or X.shape[0] == 0:
+            raise ValueError(f"`X` must have shape (n, {self.sizes[0]}) with n >= 1, "
+                             f"got shape {X.shape}")
+        out = np.empty((X.shape[0], self.sizes[-1]), self.dtype)
+        n_chunks = numba.get_num_threads()
+        WS, _ = self.workspace(n_chunks)
+        for r0 in range(0, X.shape[0], PREDICT_CHUNK):
+            part = check_array(X[r0:r0 + PREDICT_CHUNK], "X", self.sizes[0], self.dtype)
+            nc = min(n_chunks, -(-part.shape[0] // _kernels.TILE))
+            _kernels.predict(self.params, part, self._layout, WS, out[r0:r0 + part.shape[0]], nc)
+        return out
+
+    def loss_and_grad(self, X, Y):
+        """(C, g): C is Eq. (8), g = dC/dparams by back-propagation, layout of `params`."""
+        X = check_array(X, "X", self.sizes[0], self.dtype)
+        Y = check_array(Y, "Y", self.sizes[-1], self.dtype)
+        if X.shape[0] != Y.shape[0]:
+            raise ValueError(f"`X` and `Y` need the same number of rows, got {X.shape[0]} and {Y.shape[0]}")
+        n = X.shape[0]
+        nc = _kernels.n_chunks_for(n, self.flops_per_sample, numba.get_num_threads())
+        WS, G = self.workspace(nc)
+        grad = np.empty(self.n_params, self.dtype)
+        cost = _kernels.batch_grad(self.params, X, Y, np.empty(0, np.int64), 0, n,
+                                   self._layout, WS, G, grad, nc)
+        return float(cost), grad

@@ -1,0 +1,212 @@
+"""Optimisers (SGD with momentum/Nesterov, Adam, L-BFGS) and learning-rate schedules.
+
+SGD and Adam steps run inside the compiled epoch (`_kernels.update`); these
+classes hold their hyper-parameters and state. L-BFGS is full-batch through
+`scipy.optimize.minimize` (see `training.py`).
+"""
+import math
+
+import numpy as np
+
+from . import _kernels
+
+
+def _positive(name, value):
+    if not (isinstance(value, (int, float, np.floating, np.integer)) and math.isfinite(value) and value > 0):
+        raise ValueError(f"`{name}` must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def _in_unit(name, value):
+    if not (isinstance(value, (int, float, np.floating, np.integer)) and 0.0 <= value < 1.0):
+        raise ValueError(f"`{name}` must be in [0, 1), got {value!r}")
+    return float(value)
+
+
+def _non_negative(name, value):
+    if not (isinstance(value, (int, float, np.floating, np.integer)) and math.isfinite(value) and value >= 0):
+        raise ValueError(f"`{name}` must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+# -- schedules ---------------------------------------------------------------
+
+class Constant:
+    """lr stays at its initial value."""
+
+    def __call__(self, epoch, lr0):
+        return lr0
+
+    def observe(self, metric):
+        """Called after each epoch with the monitored loss (used by ReduceOnPlateau)."""
+
+    def reset(self):
+        """Forget state from an earlier run."""
+
+
+class StepDecay(Constant):
+    """lr0 * gamma ** (epoch // step_size)."""
+
+    def __init__(self, step_size, gamma=0.1):
+        if not (isinstance(step_size, (int, np.integer)) and step_size >= 1):
+            raise ValueError(f"`step_size` must be an integer >= 1, got {step_size!r}")
+        self.step_size, self.gamma = int(step_size), _positive("gamma", gamma)
+
+    def __call__(self, epoch, lr0):
+        return lr0 * self.gamma ** (epoch // self.step_size)
+
+
+class ExponentialDecay(Constant):
+    """lr0 * gamma ** epoch."""
+
+    def __init__(self, gamma):
+        self.gamma = _positive("gamma", gamma)
+
+    def __call__(self, epoch, lr0):
+        return lr0 * self.gamma ** epoch
+
+
+class CosineDecay(Constant):
+    """Cosine annealing from lr0 to lr_min over `epochs` epochs (Loshchilov & Hutter 2017)."""
+
+    def __init__(self, epochs, lr_min=0.0):
+        if not (isinstance(epochs, (int, np.integer)) and epochs >= 1):
+            raise ValueError(f"`epochs` must be an integer >= 1, got {epochs!r}")
+        self.epochs, self.lr_min = int(epochs), _non_negative("lr_min", lr_min)
+
+    def __call__(self, epoch, lr0):
+        frac = min(epoch, self.epochs) / self.epochs
+        return self.lr_min + 0.5 * (lr0 - self.lr_min) * (1.0 + math.cos(math.pi * frac))
+
+
+class ReduceOnPlateau(Constant):
+    """Multiply lr by `factor` when the monitored loss has not improved by a
+    relative `threshold` for `patience` epochs; never below `min_lr`."""
+
+    def __init__(self, factor=0.5, patience=10, min_lr=0.0, threshold=1e-4):
+        if not 0.0 < factor < 1.0:
+            raise ValueError(f"`factor` must be in (0, 1), got {factor!r}")
+        if not (isinstance(patience, (int, np.integer)) and patience >= 1):
+            raise ValueError(f"`patience` must be an integer >= 1, got {patience!r}")
+        self.factor, self.patience = float(factor), int(patience)
+        self.min_lr, self.threshold = _non_negative("min_lr", min_lr), _non_negative("threshold", threshold)
+        self.reset()
+
+    def reset(self):
+        self.scale, self.best, self.wait = 1.0, math.inf, 0
+
+    def __call__(self, epoch, lr0):
+        return max(lr0 * self.scale, self.min_lr)
+
+    def observe(self, metric):
+        if metric < self.best * (1.0 - self.threshold):
+            self.best, self.wait = metric, 0
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                self.scale *= self.factor
+                self.wait = 0
+
+
+# -- first-order optimisers ----------------------------------------------------
+
+class _FirstOrder:
+    """Hyper-parameters and state (per-parameter buffers, step count) of an optimiser."""
+
+    kind = None
+
+    def __init__(self, lr, weight_decay, schedule):
+        self.lr = _positive("lr", lr)
+        self.weight_decay = _non_negative("weight_decay", weight_decay)
+        if schedule is not None and not callable(schedule):
+            raise ValueError(f"`schedule` must be a schedule such as CosineDecay(100), got {schedule!r}")
+        self.schedule = schedule if schedule is not None else Constant()
+        self.reset()
+
+    def reset(self):
+        """Forget velocities/moments and the step count."""
+        self.state = None
+        self.steps = np.zeros(1, np.int64)
+        self.schedule.reset()
+
+    def ensure_state(self, params):
+        if self.state is None or self.state.shape[1] != params.size or self.state.dtype != params.dtype:
+            self.state = np.zeros((2, params.size), params.dtype)
+            self.steps[0] = 0
+        return self.state
+
+    def hyper(self, lr):
+        """The float64 hyper-parameter vector the kernels read."""
+        h = np.zeros(7)
+        h[_kernels.LR], h[_kernels.WEIGHT_DECAY] = lr, self.weight_decay
+        return h
+
+    def step(self, params, grad, lr=None):
+        """Apply one update to `params` in place (what the compiled epoch does per mini-batch)."""
+        self.ensure_state(params)
+        self.steps[0] += 1
+        _kernels.update(self.kind, params, np.asarray(grad, params.dtype), self.state,
+                        self.hyper(self.lr if lr is None else lr), self.steps[0])
+
+
+class SGD(_FirstOrder):
+    """Stochastic gradient descent on mini-batches, optionally with (Nesterov) momentum.
+
+    v <- momentum * v - lr * g;  params += v  (Nesterov: params += momentum * v - lr * g),
+    where g is the mini-batch gradient plus `weight_decay * params`.
+    """
+
+    kind = _kernels.SGD
+
+    def __init__(self, lr, momentum=0.0, nesterov=False, weight_decay=0.0, schedule=None):
+        self.momentum = _in_unit("momentum", momentum)
+        if nesterov and self.momentum == 0.0:
+            raise ValueError("`nesterov=True` needs `momentum` > 0, got momentum=0")
+        self.nesterov = bool(nesterov)
+        super().__init__(lr, weight_decay, schedule)
+
+    def hyper(self, lr):
+        h = super().hyper(lr)
+        h[_kernels.MOMENTUM], h[_kernels.NESTEROV] = self.momentum, float(self.nesterov)
+        return h
+
+    def __repr__(self):
+        return f"SGD(lr={self.lr}, momentum={self.momentum}, nesterov={self.nesterov}, weight_decay={self.weight_decay})"
+
+
+class Adam(_FirstOrder):
+    """Adam (Kingma & Ba 2015): bias-corrected first and second moment estimates."""
+
+    kind = _kernels.ADAM
+
+    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, schedule=None):
+        self.beta1, self.beta2 = _in_unit("beta1", beta1), _in_unit("beta2", beta2)
+        self.eps = _positive("eps", eps)
+        super().__init__(lr, weight_decay, schedule)
+
+    def hyper(self, lr):
+        h = super().hyper(lr)
+        h[_kernels.BETA1], h[_kernels.BETA2], h[_kernels.EPS] = self.beta1, self.beta2, self.eps
+        return h
+
+    def __repr__(self):
+        return f"Adam(lr={self.lr}, beta1={self.beta1}, beta2={self.beta2}, eps={self.eps}, weight_decay={self.weight_decay})"
+
+
+class LBFGS:
+    """Full-batch L-BFGS through `scipy.optimize.minimize(method="L-BFGS-B", jac=True)`.
+
+    On the smooth fields of physics it polishes a network to errors that
+    first-order methods do not reach. `train(..., epochs=N)` runs at most N
+    iterations. `weight_decay` adds (weight_decay/2) ||params||^2 to the cost.
+    """
+
+    def __init__(self, history=20, ftol=1e-12, gtol=1e-10, weight_decay=0.0):
+        if not (isinstance(history, (int, np.integer)) and history >= 1):
+            raise ValueError(f"`history` must be an integer >= 1, got {history!r}")
+        self.history = int(history)
+        self.ftol, self.gtol = _non_negative("ftol", ftol), _non_negative("gtol", gtol)
+        self.weight_decay = _non_negative("weight_decay", weight_decay)
+
+    def __repr__(self):
+        return f"LBFGS(history={self.history}, ftol={self.ftol}, gtol={self.gtol}, weight_decay={self.weight_decay})"

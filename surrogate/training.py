@@ -1,0 +1,221 @@
+"""Training: epochs of compiled mini-batch SGD/Adam, or full-batch L-BFGS,
+with validation, early stopping, history and progress."""
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+import scipy.optimize
+from tqdm.auto import tqdm
+
+from . import _kernels
+from .network import check_array
+from .optimizers import LBFGS, _FirstOrder
+
+
+class TrainingDiverged(FloatingPointError):
+    """The cost or the parameters became non-finite; `net.params` keeps the last finite values."""
+
+
+@dataclass
+class History:
+    """Per-epoch record of a training run (for L-BFGS, per iteration)."""
+
+    epoch: list = field(default_factory=list)
+    loss: list = field(default_factory=list)       # training cost C, Eq. (8)
+    val_loss: list = field(default_factory=list)   # validation cost, if validation was given
+    lr: list = field(default_factory=list)
+    time: list = field(default_factory=list)       # wall seconds since the start
+    best_epoch: int = None
+    stopped_early: bool = False
+
+    def to_dict(self):
+        return {k: (list(v) if isinstance(v, list) else v) for k, v in self.__dict__.items()}
+
+
+def _cost(net, X, Y):
+    """Eq. (8) on (X, Y) from a forward pass."""
+    d = net.predict(X) - Y
+    return 0.5 * float(np.einsum("ij,ij->", d, d)) / X.shape[0]
+
+
+def _check_inputs(net, X, Y, validation):
+    X = check_array(X, "X", net.sizes[0], net.dtype)
+    Y = check_array(Y, "Y", net.sizes[-1], net.dtype)
+    if X.shape[0] != Y.shape[0]:
+        raise ValueError(f"`X` and `Y` need the same number of rows, got {X.shape[0]} and {Y.shape[0]}")
+    if validation is not None:
+        try:
+            Xv, Yv = validation
+        except (TypeError, ValueError):
+            raise ValueError("`validation` must be a pair (X_val, Y_val)") from None
+        Xv = check_array(Xv, "validation X", net.sizes[0], net.dtype)
+        Yv = check_array(Yv, "validation Y", net.sizes[-1], net.dtype)
+        if Xv.shape[0] != Yv.shape[0]:
+            raise ValueError(f"`validation` arrays need the same number of rows, got {Xv.shape[0]} and {Yv.shape[0]}")
+        validation = (Xv, Yv)
+    if "step" in net.activations:
+        raise ValueError(
+            "cannot train a network with a `step` activation: its derivative is zero almost "
+            "everywhere, so back-propagation (Eqs. 18 and 24) passes no gradient and nothing "
+            "would learn. Use `sigmoid` or `tanh` for a smooth step.")
+    return X, Y, validation
+
+
+def _positive_int(name, value):
+    if not (isinstance(value, (int, np.integer)) and value >= 1):
+        raise ValueError(f"`{name}` must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+class _Monitor:
+    """Tracks the best epoch, early stopping, callbacks and the progress bar."""
+
+    def __init__(self, net, history, epochs, early_stopping, callbacks, progress, desc):
+        self.net, self.history = net, history
+        self.patience = None if early_stopping is None else _positive_int("early_stopping", early_stopping)
+        self.callbacks = list(callbacks or [])
+        if progress == "auto":
+            progress = sys.stderr.isatty()
+        self.bar = tqdm(total=epochs, desc=desc, unit="epoch", disable=not progress, leave=False)
+        self.best, self.best_params, self.wait = np.inf, None, 0
+        self.t0 = time.perf_counter()
+
+    def record(self, epoch, loss, val_loss, lr):
+        """Log one epoch; True when training should stop."""
+        h = self.history
+        h.epoch.append(epoch)
+        h.loss.append(loss)
+        h.lr.append(lr)
+        h.time.append(time.perf_counter() - self.t0)
+        if val_loss is not None:
+            h.val_loss.append(val_loss)
+        monitored = loss if val_loss is None else val_loss
+        if monitored < self.best:
+            self.best, self.wait, h.best_epoch = monitored, 0, epoch
+            self.best_params = self.net.params.copy()
+        else:
+            self.wait += 1
+        self.bar.update(1)
+        self.bar.set_postfix(loss=f"{loss:.3e}", **({} if val_loss is None else {"val": f"{val_loss:.3e}"}))
+        stop = any(bool(cb(epoch, h, self.net)) for cb in self.callbacks)
+        if self.patience is not None and self.wait >= self.patience:
+            h.stopped_early = stop = True
+        return stop
+
+    def finish(self, restore_best, validation):
+        self.bar.close()
+        if restore_best and validation is not None and self.best_params is not None:
+            self.net.params[:] = self.best_params
+
+
+def train(net, X, Y, optimizer, batch_size=16, epochs=100, shuffle=True, seed=None,
+          validation=None, early_stopping=None, restore_best=True, callbacks=None,
+          progress="auto"):
+    """Fit `net` to (X, Y) by minimising the quadratic cost, Eq. (8).
+
+    Parameters
+    ----------
+    optimizer : SGD, Adam or LBFGS
+        SGD/Adam run `epochs` epochs of mini-batch updates, each epoch one
+        compiled call. LBFGS runs at most `epochs` full-batch iterations.
+    batch_size : int
+        Mini-batch size (the notes suggest 16). A last smaller batch is
+        averaged over its own size.
+    shuffle, seed : bool, int or numpy.random.Generator
+        Draw a new order of the samples each epoch from `seed`; with
+        shuffle=False batches are rows 0..b-1, b..2b-1, ... in order.
+    validation : (X_val, Y_val), optional
+        Evaluated after each epoch; monitored for early stopping and for
+        `restore_best` (which then puts back the parameters of the best epoch).
+    early_stopping : int, optional
+        Stop after this many epochs without improvement of the monitored cost
+        (validation cost if given, else training cost).
+    callbacks : list of callables ``cb(epoch, history, net)``; a True return stops.
+    progress : bool or "auto" (a bar when stderr is a terminal)
+
+    Returns
+    -------
+    History
+
+    Raises
+    ------
+    TrainingDiverged
+        When the cost or the parameters become non-finite; `net.params` then
+        holds the last finite values.
+    """
+    X, Y, validation = _check_inputs(net, X, Y, validation)
+    epochs = _positive_int("epochs", epochs)
+    history = History()
+    monitor = _Monitor(net, history, epochs, early_stopping, callbacks, progress,
+                       type(optimizer).__name__)
+    try:
+        if isinstance(optimizer, LBFGS):
+            _run_lbfgs(net, X, Y, optimizer, epochs, validation, monitor)
+        elif isinstance(optimizer, _FirstOrder):
+            _run_first_order(net, X, Y, optimizer, _positive_int("batch_size", batch_size),
+                             epochs, shuffle, seed, validation, monitor)
+        else:
+            raise ValueError(f"`optimizer` must be SGD, Adam or LBFGS, got {optimizer!r}")
+    finally:
+        monitor.finish(restore_best, validation)
+    return history
+
+
+def _run_first_order(net, X, Y, opt, batch_size, epochs, shuffle, seed, validation, monitor):
+    rng = np.random.default_rng(seed)
+    n = X.shape[0]
+    n_threads = numba.get_num_threads()
+    WS, G = net.workspace(n_threads)
+    grad = np.empty(net.n_params, net.dtype)
+    backup = np.empty_like(grad)
+    state = opt.ensure_state(net.params)
+    in_order = np.arange(n, dtype=np.int64)
+    for epoch in range(epochs):
+        lr = opt.schedule(epoch, opt.lr)
+        order = rng.permutation(n).astype(np.int64) if shuffle else in_order
+        total, done, status = _kernels.train_epoch(
+            net.params, X, Y, order, batch_size, net._layout, opt.kind, opt.hyper(lr), state,
+            opt.steps, WS, G, grad, backup, n_threads, net.flops_per_sample)
+        if status:
+            what = "the cost or its gradient" if status == 1 else "the parameters"
+            raise TrainingDiverged(
+                f"training diverged in epoch {epoch} (mini-batch starting at sample {done}): "
+                f"{what} became non-finite. `net.params` keeps the last finite values; "
+                f"try a smaller learning rate than lr={lr:g}.")
+        val = None if validation is None else _cost(net, *validation)
+        opt.schedule.observe(total / n if val is None else val)
+        if monitor.record(epoch, total / n, val, lr):
+            break
+
+
+def _run_lbfgs(net, X, Y, opt, max_iter, validation, monitor):
+    wd = opt.weight_decay
+    last = {"x": net.params.astype(np.float64), "cost": None}
+
+    def cost_and_grad(p):
+        net.params[:] = p
+        cost, g = net.loss_and_grad(X, Y)
+        g = g.astype(np.float64)
+        if wd:
+            cost += 0.5 * wd * float(p @ p)
+            g += wd * p
+        if np.isfinite(cost) and np.isfinite(g).all():
+            last["x"], last["cost"] = p.copy(), cost
+        return cost, g
+
+    def callback(intermediate_result):
+        net.params[:] = intermediate_result.x
+        val = None if validation is None else _cost(net, *validation)
+        loss = float(intermediate_result.fun) - (0.5 * wd * float(intermediate_result.x @ intermediate_result.x) if wd else 0.0)
+        if monitor.record(len(monitor.history.epoch), loss, val, np.nan):
+            raise StopIteration
+
+    res = scipy.optimize.minimize(
+        cost_and_grad, net.params.astype(np.float64), jac=True, method="L-BFGS-B", callback=callback,
+        options={"maxiter": max_iter, "maxcor": opt.history, "ftol": opt.ftol, "gtol": opt.gtol})
+    if not np.isfinite(res.fun) or not np.isfinite(res.x).all():
+        net.params[:] = last["x"]
+        raise TrainingDiverged("L-BFGS produced a non-finite cost; `net.params` keeps the last finite values.")
+    net.params[:] = res.x
