@@ -1,0 +1,238 @@
+"""Versioned, pickle-free model files, written atomically.
+
+A model file is an ordinary ``.npz`` archive (a zip of ``.npy`` members) so
+that any NumPy can open it, with one reserved member, ``__header__``: a
+``uint8`` array holding UTF-8 JSON. The header always starts with
+``{"format": "surrogate-model", "format_version": 1}``; the caller's own keys
+(architecture, scaling, history, ...) follow.
+
+Why this shape:
+
+* no pickle anywhere: object arrays are refused on writing, and reading uses
+  ``np.load(..., allow_pickle=False)``, so opening a file from a stranger can
+  never run code;
+* the header is read and checked before any array, so a foreign archive or a
+  file from a newer version of this package fails with a message that says so;
+* writing goes to a temporary file in the same directory, is fsync-ed and then
+  renamed over the target with ``os.replace`` (atomic on POSIX and Windows), so
+  a crash leaves either the old file or the new one, never half of one.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import secrets
+import zipfile
+
+import numpy as np
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "ModelFileError",
+    "ModelFileNotFoundError",
+    "read_model_file",
+    "write_model_file",
+]
+
+FORMAT = "surrogate-model"
+FORMAT_VERSION = 1
+HEADER_KEY = "__header__"
+_ZIP_MAGIC = b"PK\x03\x04"
+_EMPTY_ZIP_MAGIC = b"PK\x05\x06"
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be read: missing, truncated, foreign or too new."""
+
+
+class ModelFileNotFoundError(ModelFileError, FileNotFoundError):
+    """The model file does not exist (also catchable as ``FileNotFoundError``)."""
+
+
+# ----------------------------------------------------------------------------
+# writing
+
+def _json_default(obj):
+    """Let NumPy scalars, small arrays and paths appear in a header."""
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    raise TypeError(f"header value of type {type(obj).__name__} is not JSON-serialisable: {obj!r}")
+
+
+def _full_header(header: dict) -> dict:
+    if not isinstance(header, dict):
+        raise TypeError(f"`header` must be a dict, got {type(header).__name__}")
+    for key, ours in (("format", FORMAT), ("format_version", FORMAT_VERSION)):
+        if key in header and header[key] != ours:
+            raise ValueError(f"`header` key {key!r} is reserved; it is {ours!r} in files "
+                             f"written by this version, got {header[key]!r}")
+    return {"format": FORMAT, "format_version": FORMAT_VERSION,
+            **{k: v for k, v in header.items() if k not in ("format", "format_version")}}
+
+
+def _checked_arrays(arrays: dict, check_finite: bool) -> dict[str, np.ndarray]:
+    if not isinstance(arrays, dict):
+        raise TypeError(f"`arrays` must be a dict of name -> array, got {type(arrays).__name__}")
+    out = {}
+    for key, value in arrays.items():
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"array names must be non-empty strings, got {key!r}")
+        if key == HEADER_KEY:
+            raise ValueError(f"array name {HEADER_KEY!r} is reserved for the file header")
+        a = np.asarray(value)
+        if a.dtype.hasobject:
+            raise ValueError(f"array {key!r} has dtype {a.dtype}; model files hold numeric "
+                             "arrays only (objects would need pickle). Convert it with "
+                             "`.astype(float)` or store it in the header.")
+        if check_finite and a.dtype.kind in "fc":
+            bad = int(a.size - np.count_nonzero(np.isfinite(a)))
+            if bad:
+                raise ValueError(f"refusing to save a model with non-finite parameters: array "
+                                 f"{key!r} has {bad} NaN/inf value(s) out of {a.size} "
+                                 "(pass check_finite=False to save it anyway)")
+        out[key] = a
+    return out
+
+
+def _fsync_directory(directory: pathlib.Path) -> None:
+    """Make the rename itself durable; not possible (nor needed) on every OS."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_model_file(path, header: dict, arrays: dict, *, check_finite: bool = True,
+                     compress: bool = False) -> pathlib.Path:
+    """Write `arrays` and a JSON `header` to one ``.npz`` file at `path`, atomically.
+
+    The stored header is ``{"format": "surrogate-model", "format_version": 1,
+    **header}``. Object arrays are refused (ValueError naming the key); so are
+    float arrays holding NaN/inf unless ``check_finite=False``. The file is
+    written exactly at `path` (no suffix is added; parent directories are
+    created). Returns the path.
+    """
+    path = pathlib.Path(path)
+    full = _full_header(header)
+    checked = _checked_arrays(arrays, check_finite)
+    text = json.dumps(full, default=_json_default, ensure_ascii=False)
+    members = {HEADER_KEY: np.frombuffer(text.encode("utf-8"), dtype=np.uint8), **checked}
+
+    directory = path.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    # Created by hand rather than with `tempfile` so the final file gets the
+    # usual permissions (0o666 minus the umask), not tempfile's private 0o600.
+    tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            (np.savez_compressed if compress else np.savez)(f, **members)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_directory(directory)
+    return path
+
+
+# ----------------------------------------------------------------------------
+# reading
+
+def _parse_header(path: pathlib.Path, raw: np.ndarray) -> dict:
+    if not isinstance(raw, np.ndarray) or raw.dtype != np.uint8 or raw.ndim != 1:
+        raise ModelFileError(f"{path}: member {HEADER_KEY!r} is not a uint8 array of UTF-8 "
+                             "JSON; the file is corrupted or was not written by surrogate")
+    try:
+        header = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"{path}: the header is not valid UTF-8 JSON ({exc}); "
+                             "the file is corrupted") from None
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{path}: the header is a JSON {type(header).__name__}, "
+                             "expected an object")
+    fmt = header.get("format")
+    if fmt != FORMAT:
+        raise ModelFileError(f"{path}: not a surrogate model file (header format is {fmt!r}, "
+                             f"expected {FORMAT!r})")
+    version = header.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ModelFileError(f"{path}: invalid format_version {version!r} in the header "
+                             "(expected a positive integer)")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(f"{path}: written with model file format_version {version}, but "
+                             f"this version of surrogate reads format_version <= {FORMAT_VERSION}; "
+                             "upgrade the package to read it")
+    return header
+
+
+def read_model_file(path) -> tuple[dict, dict[str, np.ndarray]]:
+    """Read a file written by `write_model_file`: ``(header, arrays)``.
+
+    Never unpickles: a member holding pickled objects is refused. Every
+    failure (missing, truncated, corrupted, not an npz, an npz without our
+    header, another format, a newer format_version) raises `ModelFileError`
+    with a message naming the path and the problem.
+    """
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise ModelFileNotFoundError(f"{path}: no such model file")
+    if not path.is_file():
+        raise ModelFileError(f"{path}: is not a regular file")
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if len(magic) == 0:
+        raise ModelFileError(f"{path}: the file is empty (an interrupted copy or download?)")
+    if magic not in (_ZIP_MAGIC, _EMPTY_ZIP_MAGIC):
+        raise ModelFileError(f"{path}: not a surrogate model file (not a zip/npz archive; "
+                             f"it starts with {magic!r})")
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path}: the zip archive is truncated or corrupted "
+                             "(its central directory is missing); re-save or re-copy the model")
+    key = HEADER_KEY
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            if HEADER_KEY not in npz.files:
+                raise ModelFileError(f"{path}: an npz archive without a surrogate model header "
+                                     f"(members: {sorted(npz.files)[:8]}); not a surrogate model file")
+            header = _parse_header(path, npz[HEADER_KEY])
+            arrays = {}
+            for key in npz.files:
+                if key != HEADER_KEY:
+                    value = npz[key]
+                    if not isinstance(value, np.ndarray):  # a non-.npy zip member
+                        raise ModelFileError(f"{path}: member {key!r} is not a .npy array; "
+                                             "the file was not written by surrogate")
+                    arrays[key] = value
+    except ModelFileError:
+        raise
+    except ValueError as exc:
+        if "allow_pickle" in str(exc) or "pickle" in str(exc).lower():
+            raise ModelFileError(f"{path}: member {key!r} holds pickled Python objects; "
+                                 "refusing to unpickle it (model files hold numeric arrays "
+                                 "only, and unpickling can run arbitrary code)") from None
+        raise ModelFileError(f"{path}: member {key!r} is corrupted ({exc})") from None
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError) as exc:
+        raise ModelFileError(f"{path}: the archive is truncated or corrupted while reading "
+                             f"member {key!r} ({type(exc).__name__}: {exc})") from None
+    return header, arrays
