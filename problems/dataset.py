@@ -1,0 +1,292 @@
+"""Dataset: parameter points X, profiles Y on a grid, names and metadata.
+
+Files are ``.npz`` archives read with ``allow_pickle=False``: arrays only,
+the metadata as a JSON string stored as UTF-8 bytes in a uint8 array.
+They are written to a temporary file in the target directory and moved
+into place with ``os.replace``, so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["Dataset"]
+
+FORMAT = "problems.Dataset"
+FORMAT_VERSION = 1
+
+
+def atomic_write_npz(path, fsync=True, **arrays):
+    """Write an uncompressed .npz to ``path`` atomically (temp file + os.replace).
+
+    ``fsync`` also forces the data to disk before the rename (survives a
+    power cut, not only a killed process).
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def json_to_array(obj) -> np.ndarray:
+    return np.frombuffer(json.dumps(obj, sort_keys=True).encode("utf-8"), dtype=np.uint8)
+
+
+def array_to_json(a: np.ndarray):
+    if a.dtype != np.uint8 or a.ndim != 1:
+        raise ValueError(f"expected a 1-D uint8 array holding JSON, got {a.dtype} {a.shape}")
+    return json.loads(a.tobytes().decode("utf-8"))
+
+
+class Dataset:
+    """Samples of a map from parameters (d) to a profile on a grid (m).
+
+    ``X``: (n, d) parameter points; ``Y``: (n, m) profiles; ``grid``: (m,)
+    coordinates of the profile; ``param_names``: d names; ``metadata``: a
+    JSON-serialisable dict (for generated data: problem, box, sampler,
+    seed, solver settings, solver seconds per sample, failures, versions).
+    """
+
+    def __init__(self, X, Y, grid=None, param_names=None, metadata=None,
+                 grid_name="x", grid_unit="", output_name="u", output_unit=""):
+        X = np.array(X, dtype=np.float64, copy=True)
+        Y = np.array(Y, dtype=np.float64, copy=True)
+        if X.ndim == 1:
+            X = X[:, np.newaxis]
+        if X.ndim != 2:
+            raise ValueError(f"`X` must be 2-D (n, d), got shape {X.shape}")
+        if Y.ndim != 2:
+            raise ValueError(f"`Y` must be 2-D (n, m), got shape {Y.shape}")
+        if X.shape[0] != Y.shape[0]:
+            raise ValueError(f"`X` and `Y` need the same number of rows, got {X.shape[0]} and {Y.shape[0]}")
+        for label, A in (("X", X), ("Y", Y)):
+            if not np.all(np.isfinite(A)):
+                bad = np.argwhere(~np.isfinite(A))[0]
+                raise ValueError(f"`{label}` holds a non-finite value at index {tuple(bad)}")
+        grid = np.arange(Y.shape[1], dtype=np.float64) if grid is None else np.array(grid, dtype=np.float64)
+        if grid.shape != (Y.shape[1],):
+            raise ValueError(f"`grid` must have shape ({Y.shape[1]},) to match Y, got {grid.shape}")
+        if param_names is None:
+            param_names = [f"p{i}" for i in range(X.shape[1])]
+        param_names = [str(s) for s in param_names]
+        if len(param_names) != X.shape[1] or len(set(param_names)) != len(param_names):
+            raise ValueError(f"`param_names` must be {X.shape[1]} distinct names, got {param_names!r}")
+        metadata = {} if metadata is None else dict(metadata)
+        try:
+            metadata = json.loads(json.dumps(metadata))  # a deep copy that proves it serialises
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"`metadata` must be JSON-serialisable: {err}") from None
+        self.X, self.Y, self.grid = X, Y, grid
+        self.param_names = param_names
+        self.metadata = metadata
+        self.grid_name, self.grid_unit = str(grid_name), str(grid_unit)
+        self.output_name, self.output_unit = str(output_name), str(output_unit)
+
+    # ----------------------------------------------------------- basics
+    def __len__(self):
+        return self.X.shape[0]
+
+    @property
+    def n_params(self):
+        return self.X.shape[1]
+
+    @property
+    def n_grid(self):
+        return self.grid.size
+
+    def __repr__(self):
+        name = self.metadata.get("problem", "data")
+        return (f"Dataset({name!r}, n={len(self)}, params={self.param_names}, "
+                f"grid={self.grid_name}[{self.n_grid}])")
+
+    def _like(self, X, Y, **extra_metadata):
+        meta = dict(self.metadata, **extra_metadata)
+        return Dataset(X, Y, self.grid, self.param_names, meta, self.grid_name,
+                       self.grid_unit, self.output_name, self.output_unit)
+
+    def subset(self, indices):
+        """The rows ``indices`` (in that order) as a new Dataset."""
+        idx = np.asarray(indices, dtype=np.intp)
+        return self._like(self.X[idx], self.Y[idx])
+
+    # ------------------------------------------------------------ splits
+    def split(self, fractions=(0.8, 0.1, 0.1), seed=0):
+        """Random disjoint parts (e.g. train, validation, test) covering all rows.
+
+        Part sizes are floor(fraction * n), the remainder going one row at a
+        time to the parts with the largest fractional remainders.
+        """
+        f = np.asarray(fractions, dtype=np.float64)
+        if f.ndim != 1 or f.size < 2 or np.any(~np.isfinite(f)) or np.any(f <= 0) \
+                or abs(f.sum() - 1.0) > 1e-9:
+            raise ValueError(f"`fractions` must be >= 2 positive numbers summing to 1, got {fractions!r}")
+        n = len(self)
+        counts = np.floor(f * n).astype(int)
+        order = np.argsort(-(f * n - counts), kind="stable")
+        counts[order[: n - counts.sum()]] += 1
+        if np.any(counts == 0):
+            raise ValueError(f"{n} rows are too few for fractions {tuple(f)}: a part would be empty")
+        perm = np.random.default_rng(seed).permutation(n)
+        bounds = np.concatenate(([0], np.cumsum(counts)))
+        return tuple(self._like(self.X[perm[a:b]], self.Y[perm[a:b]], split={"fractions": f.tolist(), "seed": seed, "part": i})
+                     for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])))
+
+    def box(self):
+        """(lower, upper) of the parameter box: the problem's if known, else the data's."""
+        box = self.metadata.get("box")
+        if box is not None:
+            return np.asarray(box["lower"], dtype=np.float64), np.asarray(box["upper"], dtype=np.float64)
+        return self.X.min(axis=0), self.X.max(axis=0)
+
+    def edge_distance(self):
+        """Normalised distance of each point from the box centre, infinity norm.
+
+        0 at the centre, 1 on the faces of the box.
+        """
+        lower, upper = self.box()
+        half = 0.5 * (upper - lower)
+        half = np.where(half > 0, half, 1.0)  # a constant column is never at an edge
+        return np.max(np.abs(self.X - 0.5 * (lower + upper)) / half, axis=1)
+
+    def split_extrapolation(self, fraction=0.1):
+        """(inside, edge): hold out the ``fraction`` of cases nearest the box edge.
+
+        ``edge`` holds the ceil(fraction * n) points with the largest
+        :meth:`edge_distance`; every one of them is at least as far out as
+        any point of ``inside``.  Train on ``inside`` (and split it further),
+        test on ``edge`` to see how a surrogate extrapolates.
+        """
+        if not (isinstance(fraction, (int, float)) and 0.0 < fraction < 1.0):
+            raise ValueError(f"`fraction` must be in (0, 1), got {fraction!r}")
+        n = len(self)
+        n_edge = math.ceil(fraction * n)
+        if n_edge >= n:
+            raise ValueError(f"{n} rows are too few to hold out a fraction {fraction} at the edge")
+        r = self.edge_distance()
+        order = np.argsort(-r, kind="stable")  # ties: lower index first, deterministic
+        edge, inside = np.sort(order[:n_edge]), np.sort(order[n_edge:])
+        info = {"fraction": fraction, "threshold": float(r[order[n_edge - 1]])}
+        return (self._like(self.X[inside], self.Y[inside], extrapolation=dict(info, part="inside")),
+                self._like(self.X[edge], self.Y[edge], extrapolation=dict(info, part="edge")))
+
+    def pointwise(self):
+        """The (parameters, x) -> u view: arrays P (n*m, d+1) and u (n*m,).
+
+        Row i*m + k of P is (X[i], grid[k]); u[i*m + k] = Y[i, k].
+        """
+        n, m = self.Y.shape
+        P = np.empty((n * m, self.n_params + 1))
+        P[:, :-1] = np.repeat(self.X, m, axis=0)
+        P[:, -1] = np.tile(self.grid, n)
+        return P, self.Y.reshape(-1).copy()
+
+    # ---------------------------------------------------------------- IO
+    def save(self, path):
+        """Write to ``path`` (.npz, no pickle) atomically; returns the Path."""
+        path = Path(path)
+        header = {"format": FORMAT, "version": FORMAT_VERSION, "grid_name": self.grid_name,
+                  "grid_unit": self.grid_unit, "output_name": self.output_name,
+                  "output_unit": self.output_unit, "param_names": self.param_names}
+        atomic_write_npz(path, header=json_to_array(header), X=self.X, Y=self.Y,
+                         grid=self.grid, metadata=json_to_array(self.metadata))
+        return path
+
+    @classmethod
+    def load(cls, path):
+        """Read a file written by :meth:`save`; ValueError if it is not one."""
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                keys = set(f.files)
+                if keys != {"header", "X", "Y", "grid", "metadata"}:
+                    raise ValueError(f"unexpected arrays {sorted(keys)}")
+                header = array_to_json(f["header"])
+                if header.get("format") != FORMAT or header.get("version") != FORMAT_VERSION:
+                    raise ValueError(f"format {header.get('format')!r} version {header.get('version')!r}")
+                return cls(f["X"], f["Y"], f["grid"], header["param_names"], array_to_json(f["metadata"]),
+                           header["grid_name"], header["grid_unit"], header["output_name"], header["output_unit"])
+        except FileNotFoundError:
+            raise
+        except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile, UnicodeDecodeError) as err:
+            raise ValueError(f"{path} is not a readable {FORMAT} file (corrupted, truncated or "
+                             f"foreign): {type(err).__name__}: {err}") from None
+
+    @classmethod
+    def from_arrays(cls, X, Y, grid=None, param_names=None, metadata=None, **labels):
+        """A Dataset from your own simulation results (same checks as the constructor)."""
+        return cls(X, Y, grid, param_names, metadata, **labels)
+
+    @classmethod
+    def from_npz(cls, path, X="X", Y="Y", grid="grid", param_names=None, metadata=None, **labels):
+        """Load your own .npz; ``X``, ``Y``, ``grid`` name its arrays (grid optional)."""
+        with np.load(path, allow_pickle=False) as f:
+            for key in (X, Y):
+                if key not in f.files:
+                    raise ValueError(f"{path} has no array {key!r}; it has {sorted(f.files)}")
+            g = f[grid] if grid in f.files else None
+            return cls(f[X], f[Y], g, param_names, metadata, **labels)
+
+    @classmethod
+    def from_csv(cls, path, n_params, grid=None, delimiter=",", metadata=None, **labels):
+        """Load a CSV with one case per row: ``n_params`` parameters, then the profile.
+
+        A header row, if present, names the parameters; if the remaining
+        header entries are numbers they are taken as the grid (unless
+        ``grid`` is given).
+        """
+        with open(path, newline="") as fh:
+            rows = [r for r in csv.reader(fh, delimiter=delimiter) if r]
+        if not rows:
+            raise ValueError(f"{path} is empty")
+        header = None
+        try:
+            [float(v) for v in rows[0]]
+        except ValueError:
+            header, rows = rows[0], rows[1:]
+        try:
+            data = np.array(rows, dtype=np.float64)
+        except ValueError as err:
+            raise ValueError(f"{path}: rows must have equal length and hold numbers: {err}") from None
+        if data.ndim != 2 or not (0 < n_params < data.shape[1]):
+            raise ValueError(f"`n_params` = {n_params!r} must be between 1 and the number of "
+                             f"columns - 1 in {path} (shape {data.shape})")
+        names = None
+        if header is not None:
+            names = [h.strip() for h in header[:n_params]]
+            if grid is None:
+                try:
+                    grid = [float(h) for h in header[n_params:]]
+                except ValueError:
+                    grid = None
+        return cls(data[:, :n_params], data[:, n_params:], grid, names, metadata, **labels)
+
+    @classmethod
+    def from_hdf5(cls, path, X="X", Y="Y", grid="grid", param_names=None, metadata=None, **labels):
+        """Load datasets ``X``, ``Y`` (and ``grid`` if present) from an HDF5 file (needs h5py)."""
+        try:
+            import h5py
+        except ImportError:
+            raise ImportError("reading HDF5 needs h5py: pip install 'surrogate-toolkit[hdf5]'") from None
+        with h5py.File(path, "r") as f:
+            for key in (X, Y):
+                if key not in f:
+                    raise ValueError(f"{path} has no dataset {key!r}; it has {sorted(f.keys())}")
+            g = f[grid][()] if grid in f else None
+            return cls(f[X][()], f[Y][()], g, param_names, metadata, **labels)

@@ -1,0 +1,307 @@
+"""Run a problem's solver over sampled parameters: parallel and resumable.
+
+The samples are cut into batches of consecutive points (the cut depends
+only on ``n`` and ``batch_size``, never on the number of workers), so that
+cheap solvers cost one task per batch, not one per sample.  Each sample is
+solved independently with single-threaded BLAS, whichever executor runs it,
+so the same arguments give bitwise the same profiles on one process, many
+processes or a Dask cluster.  At most a few batches per worker are in
+flight at a time: memory beyond the dataset itself does not grow with n.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import multiprocessing
+import os
+import platform
+import sys
+import time
+import warnings
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+import numpy as np
+
+from ._cache import BatchResult, Cache
+from .base import Problem
+from .dataset import Dataset
+from .sampling import METHODS, sample
+
+__all__ = ["generate"]
+
+try:  # limits BLAS to one thread per solve; see _one_blas_thread
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover - threadpoolctl comes with most installs
+    threadpool_limits = None
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    # Parallelism is across samples.  A multi-threaded BLAS inside each solve
+    # would fight the other workers for the cores (10-50x slower dense LU on
+    # a loaded 2-core machine) and could change the last bits of results
+    # with the thread count.
+    if threadpool_limits is None:
+        yield
+    else:
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield
+
+
+_worker_blas_limit = None
+
+
+def _limit_worker_blas():
+    """In a worker process, keep BLAS single-threaded for the process's life.
+
+    Setting the limit costs ~0.5 ms, too much to repeat for every batch of
+    a millisecond solver, and it is process-wide, so concurrent Dask threads
+    must not each set and restore it.
+    """
+    global _worker_blas_limit
+    if _worker_blas_limit is None and threadpool_limits is not None:
+        _worker_blas_limit = threadpool_limits(limits=1, user_api="blas")
+
+
+def _solve_batch(problem, X_batch, in_worker=True):
+    """Solve every row of X_batch; a failure is recorded, never raised."""
+    if in_worker:
+        _limit_worker_blas()
+    b, m = X_batch.shape[0], problem.grid.size
+    Y = np.full((b, m), np.nan)
+    ok = np.zeros(b, dtype=bool)
+    messages = [""] * b
+    start = time.perf_counter()
+    for i, x in enumerate(X_batch):
+        try:
+            y = problem.solve(x)
+            n_bad = int(np.count_nonzero(~np.isfinite(y)))
+            if n_bad:
+                raise FloatingPointError(f"non-finite profile ({n_bad} of {y.size} values)")
+            Y[i], ok[i] = y, True
+        except Exception as err:  # noqa: BLE001 - any solver failure is data
+            messages[i] = f"{type(err).__name__}: {err}"
+    return BatchResult(Y, ok, messages, time.perf_counter() - start)
+
+
+# ------------------------------------------------------------------ executors
+def _run_serial(problem, tasks):
+    # In the caller's own process: limit BLAS for this run only.
+    with _one_blas_thread():
+        for k, X_batch in tasks:
+            yield k, _solve_batch(problem, X_batch, in_worker=False)
+
+
+def _pool_context():
+    # fork starts a worker in ~10 ms against ~0.5 s for spawn (which
+    # re-imports numpy and scipy), and cheap solvers need the difference.
+    # macOS (fork unsafe with its system libraries) and Windows keep their
+    # default.
+    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return None
+
+
+def _run_pool(problem, tasks, executor, window):
+    pending = {}
+    tasks = iter(tasks)
+    try:
+        for k, X_batch in tasks:
+            pending[executor.submit(_solve_batch, problem, X_batch)] = k
+            if len(pending) >= window:
+                break
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                k = pending.pop(future)
+                yield k, future.result()
+                for k_next, X_next in tasks:
+                    pending[executor.submit(_solve_batch, problem, X_next)] = k_next
+                    break
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def _run_dask(problem, tasks, client, window):
+    from distributed import as_completed
+
+    problem_future = client.scatter(problem, broadcast=True)
+    keys = {}
+    tasks = iter(tasks)
+
+    def submit(k, X_batch):
+        future = client.submit(_solve_batch, problem_future, X_batch, pure=False)
+        keys[future.key] = k
+        return future
+
+    first = []
+    for k, X_batch in tasks:
+        first.append(submit(k, X_batch))
+        if len(first) >= window:
+            break
+    completed = as_completed(first)
+    try:
+        for future in completed:
+            k = keys.pop(future.key)
+            result = future.result()
+            future.release()
+            yield k, result
+            for k_next, X_next in tasks:
+                completed.add(submit(k_next, X_next))
+                break
+    finally:
+        client.cancel(list(completed.futures))
+
+
+# ------------------------------------------------------------------- helpers
+def _check_int(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"`{name}` must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def default_batch_size(n):
+    """About 64 batches: enough to balance the load, few enough to be cheap."""
+    return max(1, -(-n // 64))
+
+
+def _versions():
+    import numba
+    import scipy
+
+    out = {"python": platform.python_version(), "numpy": np.__version__,
+           "scipy": scipy.__version__, "numba": numba.__version__}
+    try:
+        from importlib.metadata import version
+        out["surrogate-toolkit"] = version("surrogate-toolkit")
+    except Exception:  # noqa: BLE001 - running from a source tree
+        out["surrogate-toolkit"] = "source"
+    return out
+
+
+def _progress_bar(progress, total, initial, desc):
+    from tqdm.auto import tqdm
+
+    if progress not in (None, True, False):
+        raise ValueError(f"`progress` must be True, False or None, got {progress!r}")
+    # None: a bar only for runs that last more than 2 s.
+    return tqdm(total=total, initial=initial, desc=desc, unit="sample",
+                disable=progress is False, delay=0.0 if progress else 2.0)
+
+
+# ------------------------------------------------------------------ generate
+def generate(problem, n, method="sobol", seed=0, workers=None, client=None, cache=None,
+             progress=None, batch_size=None):
+    """Solve ``problem`` at ``n`` sampled parameter points; returns a Dataset.
+
+    problem     a :class:`Problem` or a problem name (``problems.names()``).
+    n, method, seed
+                the design, as in :func:`problems.sample`.
+    workers     local processes (default: all CPUs); 1 runs in this process.
+    client      a ``dask.distributed.Client``: run the batches on its cluster
+                instead (then leave ``workers`` unset).
+    cache       a directory: finished batches are written there as they
+                complete, and a rerun with the same arguments computes only
+                what is missing.  A cache made with other arguments is refused.
+    progress    True, False, or None (a bar if the run lasts more than 2 s).
+    batch_size  samples per task (default about n / 64); part of the cache identity.
+
+    A sample whose solver raises or returns a non-finite profile is left out
+    and recorded in ``metadata["failures"]`` (parameters and message), with
+    a warning.  X, Y and the failures are bitwise the same for any executor;
+    timings in the metadata are not.
+    """
+    if isinstance(problem, str):
+        from . import get
+        problem = get(problem)
+    if not isinstance(problem, Problem):
+        raise ValueError(f"`problem` must be a problems.Problem or a problem name, got {problem!r}")
+    n = _check_int("n", n, 1)
+    if method not in METHODS:  # checked here too so the error comes before any work
+        raise ValueError(f"unknown sampling method {method!r}; choose one of {', '.join(map(repr, METHODS))}")
+    batch_size = default_batch_size(n) if batch_size is None else _check_int("batch_size", batch_size, 1)
+    if client is not None and workers is not None:
+        raise ValueError(f"give either `workers` (local processes) or `client` (Dask), not both; "
+                         f"got workers={workers!r} and a client")
+    if client is None:
+        workers = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                   else os.cpu_count() or 1) if workers is None else _check_int("workers", workers, 1)
+
+    X = sample(problem, n, method, seed)
+    m = problem.grid.size
+    starts = list(range(0, n, batch_size))
+    versions = _versions()
+    identity = {"problem": problem.name, "settings": problem.settings,
+                "box": {"lower": problem.lower.tolist(), "upper": problem.upper.tolist()},
+                "grid_sha256": hashlib.sha256(problem.grid.tobytes()).hexdigest(),
+                "n": n, "method": method, "seed": seed, "batch_size": batch_size}
+    store = Cache(cache, identity, versions) if cache is not None else None
+
+    Y = np.full((n, m), np.nan)
+    ok = np.zeros(n, dtype=bool)
+    messages = [""] * n
+    seconds = np.zeros(len(starts))
+
+    def place(k, result):
+        a = starts[k]
+        b = a + result.ok.size
+        Y[a:b], ok[a:b], messages[a:b], seconds[k] = result.Y, result.ok, result.messages, result.seconds
+
+    todo = []
+    for k, a in enumerate(starts):
+        result = store.load(k, a, X[a:a + batch_size], m) if store is not None else None
+        if result is None:
+            todo.append(k)
+        else:
+            place(k, result)
+    n_loaded = len(starts) - len(todo)
+    tasks = ((k, X[starts[k]:starts[k] + batch_size]) for k in todo)
+
+    wall = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        if client is not None:
+            kind = "dask"
+            runner = _run_dask(problem, tasks, client, window=4 * max(1, len(client.nthreads())))
+        elif workers == 1 or len(todo) <= 1:
+            kind = "serial"
+            runner = _run_serial(problem, tasks)
+        else:
+            kind = "processes"
+            # The pool starts before the progress bar's monitor thread: fork
+            # is safest with a single thread in the parent.
+            executor = stack.enter_context(ProcessPoolExecutor(
+                workers, mp_context=_pool_context(), initializer=_limit_worker_blas))
+            runner = _run_pool(problem, tasks, executor, window=4 * workers)
+        bar = stack.enter_context(_progress_bar(progress, n, n - sum(
+            min(batch_size, n - starts[k]) for k in todo), problem.name))
+        stack.callback(runner.close)
+        for k, result in runner:
+            place(k, result)
+            if store is not None:
+                store.store(k, starts[k], X[starts[k]:starts[k] + batch_size], result)
+            bar.update(result.ok.size)
+    wall = time.perf_counter() - wall
+
+    names = problem.param_names
+    failures = [{"index": i, "params": dict(zip(names, X[i].tolist())), "message": messages[i]}
+                for i in np.flatnonzero(~ok).tolist()]
+    if failures:
+        warnings.warn(f"{problem.name}: {len(failures)} of {n} solves failed and were left out; "
+                      f"first: {failures[0]['message']} at {failures[0]['params']}. "
+                      f"See dataset.metadata['failures'].", RuntimeWarning, stacklevel=2)
+    metadata = problem.describe()
+    metadata.update({
+        "sampler": {"method": method, "seed": seed, "n": n, "batch_size": batch_size},
+        "n_failed": len(failures),
+        "failures": failures,
+        "solver_seconds_per_sample": float(seconds.sum() / n),
+        "executor": {"kind": kind, "workers": workers if client is None else len(client.nthreads())},
+        "wall_seconds": wall,
+        "cache": None if store is None else {"path": str(store.path), "batches_loaded": n_loaded,
+                                             "batches_computed": len(todo)},
+        "versions": versions,
+    })
+    return Dataset(X[ok], Y[ok], problem.grid, names, metadata, problem.grid_name,
+                   problem.grid_unit, problem.output_name, problem.output_unit)
