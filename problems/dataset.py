@@ -78,8 +78,8 @@ class Dataset:
             raise ValueError(f"`X` and `Y` need the same number of rows, got {X.shape[0]} and {Y.shape[0]}")
         for label, A in (("X", X), ("Y", Y)):
             if not np.all(np.isfinite(A)):
-                bad = np.argwhere(~np.isfinite(A))[0]
-                raise ValueError(f"`{label}` holds a non-finite value at index {tuple(bad)}")
+                bad = tuple(int(i) for i in np.argwhere(~np.isfinite(A))[0])
+                raise ValueError(f"`{label}` holds a non-finite value at index {bad}")
         grid = np.arange(Y.shape[1], dtype=np.float64) if grid is None else np.array(grid, dtype=np.float64)
         if grid.shape != (Y.shape[1],):
             raise ValueError(f"`grid` must have shape ({Y.shape[1]},) to match Y, got {grid.shape}")
@@ -133,7 +133,10 @@ class Dataset:
         Part sizes are floor(fraction * n), the remainder going one row at a
         time to the parts with the largest fractional remainders.
         """
-        f = np.asarray(fractions, dtype=np.float64)
+        try:
+            f = np.asarray(fractions, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"`fractions` must be numbers, got {fractions!r}") from None
         if f.ndim != 1 or f.size < 2 or np.any(~np.isfinite(f)) or np.any(f <= 0) \
                 or abs(f.sum() - 1.0) > 1e-9:
             raise ValueError(f"`fractions` must be >= 2 positive numbers summing to 1, got {fractions!r}")

@@ -24,30 +24,11 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 import numpy as np
 
 from ._cache import BatchResult, Cache
-from .base import Problem
+from .base import Problem, single_threaded_blas, threadpool_limits
 from .dataset import Dataset
 from .sampling import METHODS, sample
 
 __all__ = ["generate"]
-
-try:  # limits BLAS to one thread per solve; see _one_blas_thread
-    from threadpoolctl import threadpool_limits
-except ImportError:  # pragma: no cover - threadpoolctl comes with most installs
-    threadpool_limits = None
-
-
-@contextlib.contextmanager
-def _one_blas_thread():
-    # Parallelism is across samples.  A multi-threaded BLAS inside each solve
-    # would fight the other workers for the cores (10-50x slower dense LU on
-    # a loaded 2-core machine) and could change the last bits of results
-    # with the thread count.
-    if threadpool_limits is None:
-        yield
-    else:
-        with threadpool_limits(limits=1, user_api="blas"):
-            yield
-
 
 _worker_blas_limit = None
 
@@ -55,7 +36,9 @@ _worker_blas_limit = None
 def _limit_worker_blas():
     """In a worker process, keep BLAS single-threaded for the process's life.
 
-    Setting the limit costs ~0.5 ms, too much to repeat for every batch of
+    Parallelism is across samples: a threaded BLAS inside each solve would
+    fight the other workers for the cores, and a fixed thread count keeps
+    results bitwise the same on every executor.  Setting the limit costs ~0.5 ms, too much to repeat for every batch of
     a millisecond solver, and it is process-wide, so concurrent Dask threads
     must not each set and restore it.
     """
@@ -88,7 +71,7 @@ def _solve_batch(problem, X_batch, in_worker=True):
 # ------------------------------------------------------------------ executors
 def _run_serial(problem, tasks):
     # In the caller's own process: limit BLAS for this run only.
-    with _one_blas_thread():
+    with single_threaded_blas():
         for k, X_batch in tasks:
             yield k, _solve_batch(problem, X_batch, in_worker=False)
 
