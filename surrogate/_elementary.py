@@ -11,7 +11,7 @@ import math
 from numba import types
 from numba.extending import intrinsic
 
-from ._jit import DISABLED, jit
+from ._jit import DISABLED, EXACT_ORDER, jit
 
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93145751953125e-1
@@ -33,13 +33,13 @@ if DISABLED:  # pure-Python run (NUMBA_DISABLE_JIT=1): no intrinsics there
     def _pow2(n):
         return math.ldexp(1.0, int(n))
 else:
-    @jit(inline="always")
+    @jit(fastmath=EXACT_ORDER)
     def _pow2(n):
         """2**n for integer -1022 <= n <= 1023, built from its exponent bits."""
         return _bits_to_float((n + 1023) << 52)
 
 
-@jit(inline="always")
+@jit(fastmath=EXACT_ORDER)
 def exp(x):
     """e**x; arguments are clamped to [-708, 709] (no subnormals, no overflow)."""
     x = min(max(x, -708.0), 709.0)
@@ -53,7 +53,7 @@ def exp(x):
     return (1.0 + 2.0 * p / (q - p)) * _pow2(int(n))
 
 
-@jit(inline="always")
+@jit(fastmath=EXACT_ORDER)
 def tanh(x):
     """tanh(x): a rational function near 0, 1 - 2/(e^{2|x|} + 1) elsewhere."""
     ax = min(abs(x), 20.0)  # tanh(20) == 1.0 in float64
@@ -67,7 +67,7 @@ def tanh(x):
     return t if x >= 0.0 else -t
 
 
-@jit(inline="always")
+@jit(fastmath=EXACT_ORDER)
 def sigmoid(x):
     """The logistic function 1/(1 + e^{-x}), Eq. (4), without overflow."""
     e = exp(-abs(x))

@@ -39,7 +39,7 @@ LR, MOMENTUM, NESTEROV, BETA1, BETA2, EPS, WEIGHT_DECAY = range(7)
 
 # Below about this many flops in a mini-batch a second thread costs more in
 # synchronisation than it saves (measured on small networks).
-MIN_FLOPS_PER_CHUNK = 200_000
+MIN_FLOPS_PER_CHUNK = 1_000_000
 
 
 def make_layout(sizes, acts):
@@ -201,27 +201,30 @@ def _chunk_grad(params, X, Y, order, start, stop, lay, ws, g):
 
 
 @jit(parallel=True)
-def batch_grad(params, X, Y, order, start, stop, lay, WS, G, grad, n_chunks):
-    """grad <- (1/n) sum_x dC_x/dparams over the batch, Eqs. (12)-(13); returns C.
+def accumulate(params, X, Y, order, start, stop, lay, WS, G, n_chunks):
+    """G[c] <- sum of dC_x/dparams over chunk c of the batch; returns sum_x C_x.
 
     Chunk c covers a contiguous run of tiles and writes only WS[c] and G[c].
     """
-    n = stop - start
     if n_chunks == 1:
-        cost = _chunk_grad(params, X, Y, order, start, stop, lay, WS[0], grad)
-    else:
-        n_tiles = (n + TILE - 1) // TILE
-        costs = np.zeros(n_chunks)
-        for c in prange(n_chunks):
-            lo = start + TILE * ((n_tiles * c) // n_chunks)
-            hi = min(stop, start + TILE * ((n_tiles * (c + 1)) // n_chunks))
-            costs[c] = _chunk_grad(params, X, Y, order, lo, hi, lay, WS[c], G[c])
-        cost = 0.0
-        grad[:] = G[0]
-        for c in range(1, n_chunks):  # fixed order: reproducible sums
-            cost += costs[c]
-            grad += G[c]
-        cost += costs[0]
+        return _chunk_grad(params, X, Y, order, start, stop, lay, WS[0], G[0])
+    n_tiles = (stop - start + TILE - 1) // TILE
+    costs = np.zeros(n_chunks)
+    for c in prange(n_chunks):
+        lo = start + TILE * ((n_tiles * c) // n_chunks)
+        hi = min(stop, start + TILE * ((n_tiles * (c + 1)) // n_chunks))
+        costs[c] = _chunk_grad(params, X, Y, order, lo, hi, lay, WS[c], G[c])
+    return costs.sum()
+
+
+@jit()
+def batch_grad(params, X, Y, order, start, stop, lay, WS, G, grad, n_chunks):
+    """grad <- (1/n) sum_x dC_x/dparams over the batch, Eqs. (12)-(13); returns C."""
+    n = stop - start
+    cost = accumulate(params, X, Y, order, start, stop, lay, WS, G, n_chunks)
+    grad[:] = G[0]
+    for c in range(1, n_chunks):  # fixed order: reproducible sums
+        grad += G[c]
     grad *= 1.0 / n
     return cost / n
 
@@ -246,43 +249,74 @@ def predict(params, X, lay, WS, out, n_chunks):
 
 
 @jit()
-def all_finite(x):
-    for i in range(x.size):
-        if not np.isfinite(x[i]):
-            return False
-    return True
+def _update_one(kind, p, g, s0, s1, hyper, c1, c2):
+    """New (param, state0, state1) of one parameter given its gradient g.
+
+    L2 weight decay adds wd * p to the gradient (all parameters, as in
+    PyTorch's `weight_decay`). SGD follows Sutskever et al. (2013):
+    v <- mu v - lr g; p += v, or p += mu v - lr g with Nesterov (s0 = v).
+    Adam follows Kingma & Ba (2015), Algorithm 1 (s0 = m, s1 = v; c1, c2 are
+    the bias corrections 1 - beta^t).
+    """
+    lr = hyper[LR]
+    g = g + hyper[WEIGHT_DECAY] * p
+    if kind == SGD:
+        mu = hyper[MOMENTUM]
+        v = mu * s0 - lr * g
+        if hyper[NESTEROV] != 0.0:
+            return p + mu * v - lr * g, v, s1
+        return p + v, v, s1
+    b1, b2 = hyper[BETA1], hyper[BETA2]
+    m = b1 * s0 + (1.0 - b1) * g
+    v = b2 * s1 + (1.0 - b2) * g * g
+    return p - lr * (m / c1) / (np.sqrt(v / c2) + hyper[EPS]), m, v
 
 
 @jit()
-def update(kind, params, grad, state, hyper, step):
-    """One optimiser step on `params` given the averaged gradient `grad`.
+def _step_block(kind, params, G, n_chunks, scale, s0, s1, hyper, c1, c2, backup, lo, hi):
+    """apply_step on parameters lo..hi-1; False if anything there is non-finite."""
+    finite = True
+    for i in range(lo, hi):
+        g = G[0, i]
+        for c in range(1, n_chunks):  # fixed order: reproducible sums
+            g += G[c, i]
+        g *= scale
+        p = params[i]
+        backup[i] = p
+        p, s0[i], s1[i] = _update_one(kind, p, g, s0[i], s1[i], hyper, c1, c2)
+        params[i] = p
+        finite &= np.isfinite(g) & np.isfinite(p)
+    return finite
 
-    L2 weight decay adds wd * params to the gradient (all parameters, as in
-    PyTorch's `weight_decay`). SGD follows Sutskever et al. (2013):
-    v <- mu v - lr g; params += v, or params += mu v - lr g with Nesterov.
-    Adam follows Kingma & Ba (2015), Algorithm 1, `step` counting from 1.
+
+@jit(parallel=True)
+def apply_step(kind, params, G, n_chunks, scale, state, hyper, step, backup, n_blocks):
+    """One optimiser step with gradient scale * sum_c G[c], fused in one pass.
+
+    Runs over `n_blocks` blocks of parameters in parallel (element-wise, so
+    the result does not depend on the blocking). If any gradient or new
+    parameter is non-finite the old parameters are put back from `backup`
+    and False is returned.
     """
-    lr = hyper[LR]
-    wd = hyper[WEIGHT_DECAY]
-    if kind == SGD:
-        mu = hyper[MOMENTUM]
-        nesterov = hyper[NESTEROV] != 0.0
-        v = state[0]
-        for i in range(params.size):
-            gi = grad[i] + wd * params[i]
-            vi = mu * v[i] - lr * gi
-            v[i] = vi
-            params[i] += (mu * vi - lr * gi) if nesterov else vi
+    n = params.size
+    c1 = 1.0 - hyper[BETA1] ** step
+    c2 = 1.0 - hyper[BETA2] ** step
+    s0, s1 = state[0], state[1]
+    if n_blocks == 1:
+        ok = _step_block(kind, params, G, n_chunks, scale, s0, s1, hyper, c1, c2, backup, 0, n)
     else:
-        b1, b2, eps = hyper[BETA1], hyper[BETA2], hyper[EPS]
-        c1 = 1.0 - b1 ** step
-        c2 = 1.0 - b2 ** step
-        m, v = state[0], state[1]
-        for i in range(params.size):
-            gi = grad[i] + wd * params[i]
-            m[i] = b1 * m[i] + (1.0 - b1) * gi
-            v[i] = b2 * v[i] + (1.0 - b2) * gi * gi
-            params[i] -= lr * (m[i] / c1) / (np.sqrt(v[i] / c2) + eps)
+        oks = np.ones(n_blocks, np.bool_)
+        for blk in prange(n_blocks):
+            oks[blk] = _step_block(kind, params, G, n_chunks, scale, s0, s1, hyper, c1, c2, backup,
+                                   (n * blk) // n_blocks, (n * (blk + 1)) // n_blocks)
+        ok = oks.all()
+    if not ok:
+        params[:] = backup
+    return ok
+
+
+# Below this many parameters one thread updates them all.
+MIN_PARAMS_PER_BLOCK = 32768
 
 
 @jit()
@@ -295,27 +329,24 @@ def n_chunks_for(batch, flops_per_sample, n_threads):
 
 @jit()
 def train_epoch(params, X, Y, order, batch_size, lay, kind, hyper, state, step,
-                WS, G, grad, backup, n_threads, flops_per_sample):
+                WS, G, backup, n_threads, flops_per_sample):
     """One epoch of mini-batch updates in compiled code.
 
-    Returns (summed batch costs weighted by batch size, samples done, status):
-    status 0 ok, 1 non-finite cost or gradient (step not taken), 2 the step
-    made parameters non-finite (undone from `backup`). `step[0]` counts
-    optimiser steps across epochs (Adam's bias correction).
+    Returns (summed costs sum_x C_x, samples done, status): status 0 ok,
+    1 a non-finite cost, gradient or new parameter (that step undone, so
+    `params` keeps the last finite values). `step[0]` counts optimiser steps
+    across epochs (Adam's bias correction).
     """
     n = order.size
+    n_blocks = max(1, min(n_threads, params.size // MIN_PARAMS_PER_BLOCK))
     total = 0.0
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
         nc = n_chunks_for(stop - start, flops_per_sample, n_threads)
-        cost = batch_grad(params, X, Y, order, start, stop, lay, WS, G, grad, nc)
-        if not (np.isfinite(cost) and all_finite(grad)):
-            return total, start, 1
-        backup[:] = params
+        cost = accumulate(params, X, Y, order, start, stop, lay, WS, G, nc)
         step[0] += 1
-        update(kind, params, grad, state, hyper, step[0])
-        if not all_finite(params):
-            params[:] = backup
-            return total, start, 2
-        total += cost * (stop - start)
+        if not (np.isfinite(cost) and apply_step(kind, params, G, nc, 1.0 / (stop - start), state,
+                                                  hyper, step[0], backup, n_blocks)):
+            return total, start, 1
+        total += cost
     return total, n, 0

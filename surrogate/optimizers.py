@@ -145,8 +145,10 @@ class _FirstOrder:
         """Apply one update to `params` in place (what the compiled epoch does per mini-batch)."""
         self.ensure_state(params)
         self.steps[0] += 1
-        _kernels.update(self.kind, params, np.asarray(grad, params.dtype), self.state,
-                        self.hyper(self.lr if lr is None else lr), self.steps[0])
+        G = np.asarray(grad, params.dtype).reshape(1, -1)
+        _kernels.apply_step(self.kind, params, G, 1, 1.0, self.state,
+                            self.hyper(self.lr if lr is None else lr), self.steps[0],
+                            np.empty_like(params), 1)
 
 
 class SGD(_FirstOrder):

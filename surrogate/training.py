@@ -168,8 +168,7 @@ def _run_first_order(net, X, Y, opt, batch_size, epochs, shuffle, seed, validati
     n = X.shape[0]
     n_threads = numba.get_num_threads()
     WS, G = net.workspace(n_threads)
-    grad = np.empty(net.n_params, net.dtype)
-    backup = np.empty_like(grad)
+    backup = np.empty_like(net.params)
     state = opt.ensure_state(net.params)
     in_order = np.arange(n, dtype=np.int64)
     for epoch in range(epochs):
@@ -177,12 +176,12 @@ def _run_first_order(net, X, Y, opt, batch_size, epochs, shuffle, seed, validati
         order = rng.permutation(n).astype(np.int64) if shuffle else in_order
         total, done, status = _kernels.train_epoch(
             net.params, X, Y, order, batch_size, net._layout, opt.kind, opt.hyper(lr), state,
-            opt.steps, WS, G, grad, backup, n_threads, net.flops_per_sample)
+            opt.steps, WS, G, backup, n_threads, net.flops_per_sample)
         if status:
-            what = "the cost or its gradient" if status == 1 else "the parameters"
             raise TrainingDiverged(
                 f"training diverged in epoch {epoch} (mini-batch starting at sample {done}): "
-                f"{what} became non-finite. `net.params` keeps the last finite values; "
+                f"the cost, its gradient or the updated parameters became non-finite. "
+                f"`net.params` keeps the last finite values; "
                 f"try a smaller learning rate than lr={lr:g}.")
         val = None if validation is None else _cost(net, *validation)
         opt.schedule.observe(total / n if val is None else val)
