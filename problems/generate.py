@@ -191,6 +191,9 @@ def generate(problem, n, method="sobol", seed=0, workers=None, client=None, cach
     progress    True, False, or None (a bar if the run lasts more than 2 s).
     batch_size  samples per task (default about n / 64); part of the cache identity.
 
+    Worker processes (and Dask workers, which may be threads of this
+    process) keep BLAS single-threaded: parallelism is across samples.
+
     A sample whose solver raises or returns a non-finite profile is left out
     and recorded in ``metadata["failures"]`` (parameters and message), with
     a warning.  X, Y and the failures are bitwise the same for any executor;
@@ -277,10 +280,12 @@ def generate(problem, n, method="sobol", seed=0, workers=None, client=None, cach
     metadata = problem.describe()
     metadata.update({
         "sampler": {"method": method, "seed": seed, "n": n, "batch_size": batch_size},
+        "seed": seed,
         "n_failed": len(failures),
         "failures": failures,
         "solver_seconds_per_sample": float(seconds.sum() / n),
-        "executor": {"kind": kind, "workers": workers if client is None else len(client.nthreads())},
+        "executor": {"kind": kind, "workers": (1 if kind == "serial" else workers) if client is None
+                     else len(client.nthreads())},
         "wall_seconds": wall,
         "cache": None if store is None else {"path": str(store.path), "batches_loaded": n_loaded,
                                              "batches_computed": len(todo)},

@@ -159,6 +159,31 @@ def test_cache_directory_must_be_ours(tmp_path):
         problems.generate(heat, 8, workers=1, cache=tmp_path / "afile", progress=False)
 
 
+def test_batches_in_flight_stay_bounded_so_memory_is_flat_in_n():
+    from concurrent.futures import Future
+
+    run_pool = sys.modules["problems.generate"]._run_pool
+
+    class CountingExecutor:  # runs each task at once, counts submissions
+        submitted = 0
+
+        def submit(self, fn, *args):
+            self.submitted += 1
+            future = Future()
+            future.set_result(fn(*args))
+            return future
+
+    heat, executor = problems.get("heat"), CountingExecutor()
+    X = problems.sample(heat, 200, seed=0)
+    tasks = ((k, X[k:k + 1]) for k in range(200))
+    received = 0
+    for k, result in run_pool(heat, tasks, executor, window=6):
+        received += 1
+        assert executor.submitted - received < 6  # never more than the window outstanding
+        np.testing.assert_array_equal(result.Y[0], heat.solve(X[k]))
+    assert received == executor.submitted == 200
+
+
 def test_progress_bar_reports_on_request(capsys):
     problems.generate("schrodinger", 16, workers=1, progress=True, batch_size=4)
     err = capsys.readouterr().err
