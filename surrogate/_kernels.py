@@ -119,6 +119,33 @@ def _load_rows(X, order, start, nt, a0):
 
 
 @jit()
+def _affine(w, b, a, z, nt):
+    """z[t] = w a[t] + b for each sample t: Eq. (7).
+
+    Weight row j stays in cache across the tile, and four samples share each
+    load of it.
+    """
+    J, K = w.shape
+    for j in range(J):
+        t = 0
+        while t + 4 <= nt:
+            z0 = z1 = z2 = z3 = b[j]  # accumulate in the network's dtype
+            for k in range(K):
+                wk = w[j, k]
+                z0 += wk * a[t, k]
+                z1 += wk * a[t + 1, k]
+                z2 += wk * a[t + 2, k]
+                z3 += wk * a[t + 3, k]
+            z[t, j], z[t + 1, j], z[t + 2, j], z[t + 3, j] = z0, z1, z2, z3
+            t += 4
+        for t in range(t, nt):
+            z0 = b[j]
+            for k in range(K):
+                z0 += w[j, k] * a[t, k]
+            z[t, j] = z0
+
+
+@jit()
 def _forward_tile(params, lay, ws, nt):
     """Eqs. (5)-(7) for the nt samples loaded in a^0; leaves a^l and sigma'(z^l)."""
     sizes = lay.sizes
@@ -129,14 +156,58 @@ def _forward_tile(params, lay, ws, nt):
         a = _tile(ws, lay.a_off[l], TILE, K)
         z = _tile(ws, lay.a_off[l + 1], TILE, J)
         s = _tile(ws, lay.s_off[l], TILE, J)
-        for j in range(J):  # weight row j stays in cache across the tile
-            for t in range(nt):
-                acc = b[j]
-                for k in range(K):
-                    acc += w[j, k] * a[t, k]
-                z[t, j] = acc
+        _affine(w, b, a, z, nt)
         for t in range(nt):
             _activate(lay.acts[l], z[t], s[t])
+
+
+@jit()
+def _add_weight_gradient(gw, gb, delta, a, nt):
+    """gb += sum_t delta[t], gw += sum_t outer(delta[t], a[t]): Eqs. (15)-(16).
+
+    Four samples per pass over a gradient row: one load and store of gw[j, k]
+    serves four multiply-adds.
+    """
+    J, K = gw.shape
+    for j in range(J):
+        t = 0
+        while t + 4 <= nt:
+            d0, d1, d2, d3 = delta[t, j], delta[t + 1, j], delta[t + 2, j], delta[t + 3, j]
+            gb[j] += (d0 + d1) + (d2 + d3)
+            for k in range(K):
+                gw[j, k] += (d0 * a[t, k] + d1 * a[t + 1, k]) + (d2 * a[t + 2, k] + d3 * a[t + 3, k])
+            t += 4
+        for t in range(t, nt):
+            d0 = delta[t, j]
+            gb[j] += d0
+            for k in range(K):
+                gw[j, k] += d0 * a[t, k]
+
+
+@jit()
+def _backpropagate(w, delta, s, below, nt):
+    """below = (w^T delta) (.) sigma'(z) for each sample: Eq. (24).
+
+    Four weight rows per pass over `below[t]`: one load and store of
+    below[t, k] serves four multiply-adds.
+    """
+    J, K = w.shape
+    below[:nt] = 0.0
+    j = 0
+    while j + 4 <= J:
+        for t in range(nt):
+            d0, d1, d2, d3 = delta[t, j], delta[t, j + 1], delta[t, j + 2], delta[t, j + 3]
+            for k in range(K):
+                below[t, k] += (w[j, k] * d0 + w[j + 1, k] * d1) + (w[j + 2, k] * d2 + w[j + 3, k] * d3)
+        j += 4
+    for j in range(j, J):
+        for t in range(nt):
+            d0 = delta[t, j]
+            for k in range(K):
+                below[t, k] += w[j, k] * d0
+    for t in range(nt):
+        for k in range(K):
+            below[t, k] *= s[t, k]
 
 
 @jit()
@@ -167,22 +238,10 @@ def _backward_tile(params, lay, ws, nt, Y, order, start, g):
         a = _tile(ws, lay.a_off[l], TILE, K)
         delta = _tile(ws, lay.d_off[cur], TILE, J)
         below = _tile(ws, lay.d_off[1 - cur], TILE, K)
-        if l > 0:
-            below[:nt] = 0.0
-        for j in range(J):
-            for t in range(nt):
-                d = delta[t, j]
-                gb[j] += d                      # Eq. (15)
-                for k in range(K):
-                    gw[j, k] += d * a[t, k]     # Eq. (16)
-                if l > 0:
-                    for k in range(K):          # (w^T delta), Eq. (24)
-                        below[t, k] += w[j, k] * d
+        _add_weight_gradient(gw, gb, delta, a, nt)
         if l > 0:
             s = _tile(ws, lay.s_off[l - 1], TILE, K)
-            for t in range(nt):
-                for k in range(K):
-                    below[t, k] *= s[t, k]      # ... (.) sigma'(z^{l-1}), Eq. (24)
+            _backpropagate(w, delta, s, below, nt)
             cur = 1 - cur
     return cost
 
