@@ -12,6 +12,7 @@ medians are printed; the machine may be shared, so expect noise.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -40,6 +41,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per configuration")
     args = parser.parse_args(argv)
+    # The ratio is only meaningful with two idle cores: show what else runs.
+    print("load average (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
+          + f" on {os.cpu_count()} CPUs")
     print(f"{'problem':>8} {'n':>5} {'1 worker [s]':>13} {'2 workers [s]':>14} {'ratio':>6}  target <= 0.6")
     for name, n in CASES:
         problem = problems.get(name)

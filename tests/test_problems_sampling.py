@@ -86,3 +86,14 @@ def test_parameter_needs_an_ordered_finite_interval():
         Parameter("a", 1.0, 0.0, "m", "a length")
     with pytest.raises(ValueError, match="identifier"):
         Parameter("a b", 0.0, 1.0, "m", "a length")
+
+
+def test_problems_never_imports_surrogate():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "import sys, problems; problems.get('heat'); print(sorted(m for m in sys.modules if m.split('.')[0] == 'surrogate'))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == "[]"
