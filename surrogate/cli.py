@@ -32,7 +32,7 @@ RUN_DEFAULTS = {
     "heat": {"n": 2000, "hidden": (16, 16), "epochs": 600, "lbfgs_iter": 1500},
     "schrodinger": {"n": 2000, "hidden": (64, 64), "epochs": 600, "lbfgs_iter": 1500},
     "pinch": {"n": 1000, "hidden": (64, 64), "epochs": 600, "lbfgs_iter": 1500},
-    "burgers": {"n": 400, "hidden": (64, 64), "epochs": 800, "lbfgs_iter": 1500},
+    "burgers": {"n": 600, "hidden": (64, 64), "epochs": 800, "lbfgs_iter": 1500},
     "*": {"n": 1000, "hidden": (64, 64, 64), "epochs": 1000, "lbfgs_iter": 2000},
 }
 #: --quick: a smoke test of the whole path in seconds; the numbers mean little.
@@ -225,6 +225,9 @@ def cmd_generate(args):
     out = pathlib.Path(args.out)
     if not out.parent.is_dir():
         raise UserError(f"--out: directory {str(out.parent)!r} does not exist")
+    methods = _problems().sampling.METHODS
+    if args.method not in methods:
+        raise UserError(f"--method: unknown sampling method {args.method!r}; choose one of {', '.join(methods)}")
     _say(f"solving {problem.name} at {args.n} {args.method} points ...")
     data = _problems().generate(problem, args.n, method=args.method, seed=args.seed,
                                 workers=args.workers, cache=args.cache, progress=True)
@@ -390,7 +393,7 @@ def main(argv=None):
         return 2
     except (io.ModelFileError, FileNotFoundError, ValueError) as exc:
         # the library's own checks name the argument and the bad value
-        print(f"surrogate: error: {exc}", file=sys.stderr)
+        print("surrogate: error: " + " ".join(str(exc).split()), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("surrogate: interrupted", file=sys.stderr)

@@ -1,0 +1,244 @@
+"""Surrogate: fit quality on a smooth field, save/load, refusal of bad files, domain guard."""
+import os
+import pickle
+import warnings
+import zipfile
+
+import numpy as np
+import pytest
+
+from surrogate.io import ModelFileError, read_model_file, write_model_file
+from surrogate.metrics import rel_l2
+from surrogate.model import OutOfDomainError, OutOfDomainWarning, Surrogate
+
+GRID = np.linspace(0.0, 1.0, 24)
+
+
+def smooth_field(X):
+    """Profiles u(x; a, k) = a sin(k x) + x^2: smooth in both the parameters and x."""
+    a, k = X[:, :1], X[:, 1:2]
+    return a * np.sin(k * GRID) + GRID ** 2
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(7)
+    lower, upper = np.array([0.5, 1.0]), np.array([1.5, 3.0])
+    X = lower + (upper - lower) * rng.random((160, 2))
+    Xt = lower + (upper - lower) * rng.random((60, 2))
+    return X, smooth_field(X), Xt, smooth_field(Xt)
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    X, Y, _, _ = data
+    model = Surrogate(hidden=(16, 16), epochs=150, lbfgs_iter=300, seed=3)
+    return model.fit(X, Y, progress=False, metadata={"param_names": ["a", "k"], "problem": "toy"})
+
+
+def test_fit_reaches_stated_error_on_smooth_field(data, fitted):
+    _, _, Xt, Yt = data
+    err = rel_l2(fitted.predict(Xt), Yt)
+    assert err.mean() < 1e-2, err.mean()
+    assert fitted.fit_seconds > 0
+    assert set(fitted.history) == {"adam", "lbfgs"}
+    # the L-BFGS polish improved on Adam's best validation cost
+    assert min(fitted.history["lbfgs"]["val_loss"]) < min(fitted.history["adam"]["val_loss"])
+    assert fitted.n_train + fitted.n_val == 160
+
+
+def test_sin_1d_fit():
+    """The issue's smallest case: a 1-D sine, each 'profile' one value."""
+    X = np.linspace(-np.pi, np.pi, 64)[:, None]
+    Xt = np.linspace(-np.pi, np.pi, 101)[:, None][1:-1]
+    model = Surrogate(hidden=(12,), epochs=100, lbfgs_iter=300, validation_fraction=0.0, seed=0)
+    model.fit(X, np.sin(X), progress=False)
+    err = np.linalg.norm(model.predict(Xt) - np.sin(Xt)) / np.linalg.norm(np.sin(Xt))
+    assert err < 1e-2, err
+
+
+def test_fit_is_reproducible_with_seed(data):
+    X, Y, Xt, _ = data
+    kw = dict(hidden=(8,), epochs=20, lbfgs_iter=20, seed=11)
+    a = Surrogate(**kw).fit(X, Y, progress=False).predict(Xt)
+    b = Surrogate(**kw).fit(X, Y, progress=False).predict(Xt)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_single_point_and_pca_modes(data, fitted):
+    _, _, Xt, _ = data
+    np.testing.assert_array_equal(fitted.predict(Xt[3]), fitted.predict(Xt[3:4])[0])
+    # a*sin(kx) + x^2 over a 2-D box: a few modes, far fewer than the 24 grid points
+    assert 2 <= fitted.basis.shape[0] < GRID.size
+    assert fitted.net.sizes == [2, 16, 16, fitted.basis.shape[0]]
+
+
+def test_save_load_round_trip_is_bit_identical(tmp_path, data, fitted):
+    _, _, Xt, _ = data
+    path = fitted.save(tmp_path / "m.npz")
+    loaded = Surrogate.load(path)
+    np.testing.assert_array_equal(loaded.predict(Xt), fitted.predict(Xt))
+    assert loaded.get_params() == fitted.get_params()
+    assert loaded.metadata["param_names"] == ["a", "k"]
+    assert loaded.history["lbfgs"]["loss"] == fitted.history["lbfgs"]["loss"]
+    header, _ = read_model_file(path)
+    assert header["architecture"]["sizes"] == fitted.net.sizes
+    assert header["input_box"]["lower"] == fitted.x_lower.tolist()
+    assert "package_version" in header and header["format_version"] >= 1
+
+
+def test_float32_round_trip(tmp_path, data):
+    X, Y, Xt, _ = data
+    model = Surrogate(hidden=(8,), epochs=10, lbfgs_iter=10, dtype=np.float32).fit(X, Y, progress=False)
+    loaded = Surrogate.load(model.save(tmp_path / "m32.npz"))
+    assert loaded.net.dtype == np.float32
+    np.testing.assert_array_equal(loaded.predict(Xt), model.predict(Xt))
+
+
+def test_save_refuses_non_finite_parameters(tmp_path, fitted):
+    model = Surrogate.load(fitted.save(tmp_path / "ok.npz"))
+    model.net.params[5] = np.nan
+    with pytest.raises(ValueError, match="non-finite"):
+        model.save(tmp_path / "bad.npz")
+    assert not (tmp_path / "bad.npz").exists()
+
+
+def test_unfitted_model_errors():
+    with pytest.raises(RuntimeError, match="unfitted"):
+        Surrogate().predict(np.zeros((1, 2)))
+    with pytest.raises(RuntimeError, match="unfitted"):
+        Surrogate().save("never.npz")
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"hidden": (0, 4)}, "`hidden`"), ({"domain": "maybe"}, "`domain`"), ({"lr": -1.0}, "`lr`"),
+    ({"validation_fraction": 1.5}, "`validation_fraction`"), ({"dtype": np.int32}, "`dtype`"),
+    ({"epochs": 0}, "`epochs`"), ({"threads": 0}, "`threads`"),
+])
+def test_bad_options_name_the_argument(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Surrogate(**kwargs)
+
+
+def test_fit_input_errors(data):
+    X, Y, _, _ = data
+    with pytest.raises(ValueError, match="same number of rows"):
+        Surrogate().fit(X[:10], Y[:9])
+    with pytest.raises(ValueError, match="`X` must be a 2-D"):
+        Surrogate().fit(X[:, 0], Y)
+    with pytest.raises(ValueError, match="`box`"):
+        Surrogate(epochs=1, lbfgs_iter=0).fit(X, Y, progress=False, box=([0.0], [1.0]))
+
+
+# -- files that are not ours ------------------------------------------------------
+
+class PickleBomb:
+    """Unpickling this runs `exec`, which creates a marker file: proof that code ran."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (exec, (f"open({self.marker!r}, 'w').write('ran')",))
+
+
+def test_pickled_member_is_refused_without_running_it(tmp_path, fitted):
+    path = fitted.save(tmp_path / "m.npz")
+    marker = tmp_path / "marker"
+    # append a member holding a pickled object, as np.save(allow_pickle=True) would write it
+    bomb = np.empty(1, dtype=object)
+    bomb[0] = PickleBomb(marker)
+    with zipfile.ZipFile(path, "a") as z, z.open("x_mean_evil.npy", "w") as f:
+        np.lib.format.write_array(f, bomb, allow_pickle=True)
+    with pytest.raises(ModelFileError, match="pickle"):
+        Surrogate.load(path)
+    assert not marker.exists()
+    # a whole file that is a pickle is refused too
+    raw = tmp_path / "raw.pkl"
+    raw.write_bytes(pickle.dumps(PickleBomb(marker)))
+    with pytest.raises(ModelFileError, match="not a surrogate model file"):
+        Surrogate.load(raw)
+    assert not marker.exists()
+
+
+def test_truncated_and_corrupted_files(tmp_path, fitted):
+    path = fitted.save(tmp_path / "m.npz")
+    blob = path.read_bytes()
+    short = tmp_path / "short.npz"
+    short.write_bytes(blob[: len(blob) // 2])
+    with pytest.raises(ModelFileError, match="truncated or corrupted"):
+        Surrogate.load(short)
+    # flip bytes inside the stored parameters: the zip CRC check catches it
+    flipped = bytearray(blob)
+    mid = blob.find(b"params") + 400
+    flipped[mid:mid + 16] = bytes(16)
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(bytes(flipped))
+    with pytest.raises(ModelFileError):
+        Surrogate.load(bad)
+    with pytest.raises(ModelFileError, match="no such model file"):
+        Surrogate.load(tmp_path / "missing.npz")
+
+
+def test_foreign_and_inconsistent_files(tmp_path, fitted):
+    other = tmp_path / "other.npz"
+    np.savez(other, a=np.zeros(3))
+    with pytest.raises(ModelFileError, match="without a surrogate model header"):
+        Surrogate.load(other)
+    header, arrays = read_model_file(fitted.save(tmp_path / "m.npz"))
+    kind = tmp_path / "kind.npz"
+    write_model_file(kind, {**{k: v for k, v in header.items() if not k.startswith("format")},
+                            "kind": "someone.Else"}, arrays)
+    with pytest.raises(ModelFileError, match="kind"):
+        Surrogate.load(kind)
+    short = tmp_path / "short_params.npz"
+    write_model_file(short, {k: v for k, v in header.items() if not k.startswith("format")},
+                     {**arrays, "params": arrays["params"][:-1]})
+    with pytest.raises(ModelFileError, match="params"):
+        Surrogate.load(short)
+
+
+# -- domain guard --------------------------------------------------------------------
+
+def test_inside_the_box_is_silent(data, fitted):
+    X, _, _, _ = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fitted.predict(X)
+
+
+def test_outside_the_box_warns_naming_input_and_distance(fitted):
+    x = np.array([[fitted.x_upper[0] + 0.25, 2.0], [1.0, 2.0]])
+    with pytest.warns(OutOfDomainWarning) as rec:
+        out = fitted.predict(x)
+    msg = str(rec[0].message)
+    assert out.shape == (2, GRID.size)
+    assert "1 of 2" in msg and "a in 1 row(s)" in msg and "0.25 above" in msg
+    assert "k " not in msg  # k is inside: not named
+
+
+def test_outside_the_box_raises_when_asked(fitted):
+    x = np.array([[1.0, fitted.x_lower[1] - 0.5]])
+    with pytest.raises(OutOfDomainError, match=r"k in 1 row\(s\), up to 0.5 below"):
+        fitted.predict(x, domain="raise")
+    strict = Surrogate(domain="raise")
+    assert strict.domain == "raise"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fitted.predict(x, domain="ignore")
+
+
+def test_box_given_to_fit_is_the_trusted_domain(data):
+    X, Y, _, _ = data
+    box = ([0.5, 1.0], [1.5, 3.0])
+    model = Surrogate(hidden=(4,), epochs=2, lbfgs_iter=0, domain="raise").fit(X, Y, progress=False, box=box)
+    model.predict(np.array([[0.5, 3.0]]))  # a corner of the box, beyond the samples
+    with pytest.raises(OutOfDomainError, match="x1"):  # no param_names: generic names
+        model.predict(np.array([[1.0, 3.1]]))
+
+
+def test_loaded_model_keeps_the_guard(tmp_path, fitted):
+    loaded = Surrogate.load(fitted.save(tmp_path / "m.npz"))
+    with pytest.raises(OutOfDomainError, match="a in 1 row"):
+        loaded.predict(np.array([[9.0, 2.0]]), domain="raise")
+    assert os.path.getsize(tmp_path / "m.npz") > 0
