@@ -151,24 +151,23 @@ def default_batch_size(n):
 
 
 def _versions():
-    import numba
+    from importlib.metadata import PackageNotFoundError, version
+
     import scipy
 
-    out = {"python": platform.python_version(), "numpy": np.__version__,
-           "scipy": scipy.__version__, "numba": numba.__version__}
-    try:
-        from importlib.metadata import version
-        out["surrogate-toolkit"] = version("surrogate-toolkit")
-    except Exception:  # noqa: BLE001 - running from a source tree
-        out["surrogate-toolkit"] = "source"
+    out = {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__}
+    # Read from the installed metadata: importing numba just for this costs ~0.3 s.
+    for dist in ("numba", "surrogate-toolkit"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            out[dist] = "not installed"
     return out
 
 
 def _progress_bar(progress, total, initial, desc):
     from tqdm.auto import tqdm
 
-    if progress not in (None, True, False):
-        raise ValueError(f"`progress` must be True, False or None, got {progress!r}")
     # None: a bar only for runs that last more than 2 s.
     return tqdm(total=total, initial=initial, desc=desc, unit="sample",
                 disable=progress is False, delay=0.0 if progress else 2.0)
@@ -205,6 +204,8 @@ def generate(problem, n, method="sobol", seed=0, workers=None, client=None, cach
     if not isinstance(problem, Problem):
         raise ValueError(f"`problem` must be a problems.Problem or a problem name, got {problem!r}")
     n = _check_int("n", n, 1)
+    if progress not in (None, True, False):
+        raise ValueError(f"`progress` must be True, False or None, got {progress!r}")
     if method not in METHODS:  # checked here too so the error comes before any work
         raise ValueError(f"unknown sampling method {method!r}; choose one of {', '.join(map(repr, METHODS))}")
     batch_size = default_batch_size(n) if batch_size is None else _check_int("batch_size", batch_size, 1)
