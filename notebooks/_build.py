@@ -1,0 +1,177 @@
+"""Build the per-problem notebooks from one template, and optionally execute them.
+
+    python notebooks/_build.py            # write notebooks/<problem>.ipynb (no outputs)
+    python notebooks/_build.py --execute  # ... and run each with nbclient, saving outputs
+
+The committed notebooks are executed in full (non-quick) mode so a reader
+sees real plots; `tests/test_notebooks.py` reruns them with SURROGATE_QUICK=1.
+"""
+import argparse
+import os
+import pathlib
+import sys
+import time
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = pathlib.Path(__file__).resolve().parent
+PROBLEMS = ("heat", "burgers", "pinch", "schrodinger")
+
+# A physicist's reason to want each surrogate, shown under the title.
+INTRO = {
+    "heat": "Steady parallel heat conduction along a plasma-edge field line with Spitzer "
+            "conductivity, kappa ~ T^(5/2): the kind of profile a transport code asks for "
+            "thousands of times per time step.",
+    "burgers": "Viscous Burgers flow from a two-mode initial condition: a steepening front "
+               "whose sharpness is set by the viscosity, the hardest field here for a smooth network.",
+    "pinch": "The safety-factor profile q(r) of a large-aspect-ratio screw pinch for given "
+             "current and pressure profiles: what an equilibrium scan needs at every point.",
+    "schrodinger": "The ground-state wavefunction in an anharmonic, possibly double and tilted, "
+                   "well: an eigenvalue solve per parameter point.",
+}
+
+
+def cells(problem):
+    c = []
+    c.append(new_markdown_cell(f"""# Surrogate for `{problem}`
+
+{INTRO[problem]}
+
+This notebook solves the problem at sampled parameter points, trains a
+`surrogate.Surrogate` on part of them, and judges it on cases it never saw:
+an **interpolation** test set (inside the training box) and an
+**extrapolation** test set (the 10% of cases nearest the edge of the
+parameter box, held out before training). Set `SURROGATE_QUICK=1` in the
+environment to run it in seconds with tiny sizes (the tests do)."""))
+    c.append(new_code_cell(f"""%matplotlib inline
+import os
+import warnings
+
+import numpy as np
+from IPython.display import Markdown, display
+
+warnings.filterwarnings("ignore", message="IProgress not found")  # no widgets needed: progress is off
+
+import problems
+from surrogate import Surrogate, evaluate, plotting
+from surrogate.cli import QUICK, RUN_DEFAULTS
+
+PROBLEM = "{problem}"
+QUICK_MODE = os.environ.get("SURROGATE_QUICK", "0") == "1"
+# the same defaults as `surrogate run {problem}`; tiny ones in quick mode
+config = dict(QUICK if QUICK_MODE else RUN_DEFAULTS[PROBLEM])
+SEED = 0
+print("quick mode" if QUICK_MODE else "full run", config)"""))
+    c.append(new_markdown_cell("## The problem and its parameter box"))
+    c.append(new_code_cell("""problem = problems.get(PROBLEM)
+rows = [f"| `{p.name}` | {p.lower:g} | {p.upper:g} | {p.unit or '-'} | {p.description} |"
+        for p in problem.parameters]
+display(Markdown(f"**{problem.description}**\\n\\n"
+                 f"Output: {problem.output_name} on {problem.grid.size} points of {problem.grid_name}.\\n\\n"
+                 "| parameter | lower | upper | unit | meaning |\\n|---|---:|---:|---|---|\\n" + "\\n".join(rows)))"""))
+    c.append(new_markdown_cell("## Generate data with the solver\n\nSobol points over the box, "
+                               "solved in parallel; the metadata records the solver's time per profile."))
+    c.append(new_code_cell("""data = problems.generate(problem, config["n"], method="sobol", seed=SEED, workers=2, progress=False)
+solver_seconds = data.metadata["solver_seconds_per_sample"]
+print(data)
+print(f"solver: {solver_seconds:.3e} s per profile, {data.metadata['n_failed']} failed solves")"""))
+    c.append(new_markdown_cell("## Split: training, validation, interpolation test, extrapolation test"))
+    c.append(new_code_cell("""inside, edge = data.split_extrapolation(0.1)
+train, val, test = inside.split((0.7, 0.15, 0.15), seed=SEED)
+# the box the model may trust: the inside cases' edge distance is at most the threshold
+lower, upper = data.box()
+thr = edge.metadata["extrapolation"]["threshold"]
+box = (0.5 * (lower + upper) - thr * 0.5 * (upper - lower), 0.5 * (lower + upper) + thr * 0.5 * (upper - lower))
+print(f"{len(train)} training, {len(val)} validation, {len(test)} interpolation-test, "
+      f"{len(edge)} extrapolation-test cases")"""))
+    c.append(new_markdown_cell("## Fit\n\nAdam with cosine decay and early stopping on the validation "
+                               "set, then an L-BFGS polish that keeps the best validation cost."))
+    c.append(new_code_cell("""model = Surrogate(hidden=config["hidden"], epochs=config["epochs"],
+                  lbfgs_iter=config["lbfgs_iter"], seed=SEED)
+model.fit(train.X, train.Y, validation=(val.X, val.Y), progress=False, box=box,
+          metadata={"problem": PROBLEM, "param_names": data.param_names})
+print(model)
+print(f"fit in {model.fit_seconds:.1f} s on {model.n_train} cases")
+plotting.plot_loss(model.history)"""))
+    c.append(new_markdown_cell("## Held-out errors"))
+    c.append(new_code_cell("""interp = evaluate(model, test.X, test.Y, solver_seconds_per_profile=solver_seconds)
+with warnings.catch_warnings():  # the extrapolation cases are outside the training box on purpose
+    warnings.simplefilter("ignore")
+    extrap = evaluate(model, edge.X, edge.Y, solver_seconds_per_profile=solver_seconds)
+rows = [f"| {label} | {a} | {b} |" for (label, a), (_, b) in zip(interp.rows(), extrap.rows())]
+display(Markdown("| | interpolation | extrapolation |\\n|---|---:|---:|\\n" + "\\n".join(rows)))"""))
+    c.append(new_markdown_cell("## Surrogate against solver\n\nBest, median and worst held-out "
+                               "cases; the lower panels show the pointwise error."))
+    c.append(new_code_cell("""pred = model.predict(test.X)
+plotting.plot_profiles(test.grid, test.Y, pred, rel_l2=interp.rel_l2, grid_label=test.grid_name,
+                       value_label=test.output_name, title=f"{PROBLEM}: interpolation")"""))
+    c.append(new_code_cell("""pred_edge = model.predict(edge.X, domain="ignore")
+plotting.plot_profiles(edge.grid, edge.Y, pred_edge, rel_l2=extrap.rel_l2, grid_label=edge.grid_name,
+                       value_label=edge.output_name, title=f"{PROBLEM}: extrapolation")"""))
+    c.append(new_markdown_cell("Where in the box, and where along the grid, is the surrogate weakest?"))
+    c.append(new_code_cell("""plotting.plot_error_vs_parameters(np.vstack([test.X, edge.X]),
+                                  np.concatenate([interp.rel_l2, extrap.rel_l2]), data.param_names)"""))
+    c.append(new_code_cell("""plotting.plot_error_along_grid(test.grid, interp.error_per_point, grid_label=test.grid_name)"""))
+    c.append(new_markdown_cell("## Timing: what the surrogate saves"))
+    c.append(new_code_cell("""def fmt(s):
+    return f"{s:.2e} s"
+
+display(Markdown(
+    "| | seconds per profile | speed-up |\\n|---|---:|---:|\\n"
+    f"| solver (one process) | {fmt(solver_seconds)} | 1x |\\n"
+    f"| surrogate, batched | {fmt(interp.surrogate_seconds_per_profile_batched)} | {interp.speedup_per_profile:,.0f}x |\\n"
+    f"| surrogate, one at a time | {fmt(interp.surrogate_seconds_per_profile_single)} | {interp.speedup_single:,.0f}x |\\n"
+    f"\\nTraining cost: {len(data)} solves ({len(data) * solver_seconds:.1f} s of solver time) "
+    f"and a {model.fit_seconds:.1f} s fit."))"""))
+    c.append(new_markdown_cell("## The domain guard\n\nAsked about a point outside the box it was "
+                               "trained on, the surrogate says so, naming the input and the distance."))
+    c.append(new_code_cell("""outside = 0.5 * (lower + upper)
+outside[0] = upper[0] + 0.2 * (upper[0] - lower[0])
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    model.predict(outside)
+print(caught[0].message)"""))
+    c.append(new_markdown_cell("## Save, load, predict the same\n\nOne pickle-free file; the loaded "
+                               "model predicts bit for bit the same."))
+    c.append(new_code_cell("""import pathlib, tempfile
+
+path = pathlib.Path(tempfile.mkdtemp()) / f"{PROBLEM}.npz"
+model.save(path)
+same = np.array_equal(Surrogate.load(path).predict(test.X), pred)
+print(f"{path.name}: {path.stat().st_size / 1024:.0f} KiB, identical predictions after load: {same}")"""))
+    return c
+
+
+def build(problem):
+    nb = new_notebook(cells=cells(problem))
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    return nb
+
+
+def execute(nb, timeout=900):
+    from nbclient import NotebookClient
+    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(HERE)}}).execute()
+    return nb
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--execute", action="store_true", help="run each notebook and keep outputs")
+    parser.add_argument("problems", nargs="*", default=PROBLEMS)
+    args = parser.parse_args(argv)
+    for problem in args.problems:
+        nb = build(problem)
+        if args.execute:
+            t0 = time.perf_counter()
+            execute(nb)
+            print(f"{problem}: executed in {time.perf_counter() - t0:.0f} s "
+                  f"({'quick' if os.environ.get('SURROGATE_QUICK') == '1' else 'full'})", file=sys.stderr)
+        nbformat.write(nb, HERE / f"{problem}.ipynb")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
