@@ -196,10 +196,15 @@ def _write_report(out, title, model, reports, sets, extra):
            "fit_seconds": model.fit_seconds, "model": model.get_params(),
            "n_train": model.n_train, "n_validation": model.n_val}
     (out / "metrics.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    md = [f"# {title}", "",
-          f"Network {list(model.hidden)} ({model.activation}), {model.basis.shape[0]} output PCA modes; "
-          f"trained on {model.n_train} cases, validated on {model.n_val}, fit in {model.fit_seconds:.1f} s.",
-          "", _md_table(reports), ""]
+    md = [f"# {title}", ""]
+    if extra.get("description"):
+        md += [extra["description"], ""]
+    md += [f"Network {list(model.hidden)} ({model.activation}), {model.basis.shape[0]} output PCA modes; "
+           f"trained on {model.n_train} cases, validated on {model.n_val}, fit in {model.fit_seconds:.1f} s. "
+           + " ".join(f"{name}: {rep.n_samples} held-out cases." for name, rep in reports.items()), "",
+           "Solver time is one process per profile; surrogate time is `predict` on one thread, "
+           "batched over the held-out cases or one case per call.", "",
+           _md_table(reports), ""]
     md += [f"![{p[:-4]}]({p})" for p in pngs]
     (out / "report.md").write_text("\n".join(md) + "\n", encoding="utf-8")
     return doc
@@ -227,7 +232,7 @@ def cmd_generate(args):
         raise UserError(f"--out: directory {str(out.parent)!r} does not exist")
     methods = _problems().sampling.METHODS
     if args.method not in methods:
-        raise UserError(f"--method: unknown sampling method {args.method!r}; choose one of {', '.join(methods)}")
+        raise UserError(f"argument --method: unknown sampling method {args.method!r}; choose one of {', '.join(methods)}")
     _say(f"solving {problem.name} at {args.n} {args.method} points ...")
     data = _problems().generate(problem, args.n, method=args.method, seed=args.seed,
                                 workers=args.workers, cache=args.cache, progress=True)
@@ -257,7 +262,7 @@ def cmd_evaluate(args):
     if data.n_params != model.n_inputs or data.n_grid != model.n_outputs:
         raise UserError(f"{args.data} has {data.n_params} parameters and {data.n_grid} grid points, "
                         f"but {args.model} maps {model.n_inputs} -> {model.n_outputs}")
-    outside = int(model.check_domain(data.X, domain="ignore").sum())
+    outside = int(model.outside(data.X).sum())
     report = _evaluate(model, data, extrapolating=True)
     out = pathlib.Path(args.out)
     _write_report(out, f"Evaluation of {args.model} on {args.data}", model, {"test": report},
@@ -303,7 +308,8 @@ def cmd_run(args):
     _say("[4/4] writing plots and report ...")
     doc = _write_report(out, f"Surrogate for `{problem.name}`", model, reports,
                         {"interpolation": test, "extrapolation": edge},
-                        {"problem": problem.name, "n_samples": len(data),
+                        {"problem": problem.name, "description": problem.description,
+                         "n_samples": len(data),
                          "n_interpolation_test": len(test), "n_extrapolation_test": len(edge),
                          "extrapolation_edge_threshold": thr, "quick": bool(args.quick)})
     doc["total_seconds"] = time.perf_counter() - t0

@@ -326,21 +326,31 @@ class Surrogate:
 
     # -- predict -------------------------------------------------------------
 
+    def outside(self, X):
+        """Boolean mask of the rows of X (n, d) outside the training box."""
+        self._require_fitted("check the domain of")
+        X = np.asarray(X, dtype=np.float64)
+        return self._excursions(X)[2].any(axis=1)
+
+    def _excursions(self, X):
+        width = self.x_upper - self.x_lower
+        slack = 1e-9 * np.where(width > 0, width, 1.0)  # round-off at the boundary is inside
+        below = (self.x_lower - slack) - X
+        above = X - (self.x_upper + slack)
+        return below, above, (below > 0) | (above > 0), width, slack
+
     def check_domain(self, X, domain=None):
         """Warn or raise (per `domain`, default the model's) if rows of X leave the training box.
 
-        Returns the boolean mask of rows outside the box.
+        Returns the boolean mask of rows outside the box (all False when
+        `domain` is "ignore", which skips the check).
         """
         self._require_fitted("check the domain of")
         mode = self.domain if domain is None else _domain_mode(domain)
         X = np.asarray(X, dtype=np.float64)
         if mode == "ignore" or ((X >= self.x_lower) & (X <= self.x_upper)).all():
             return np.zeros(X.shape[0], dtype=bool)  # the common case, cheaply
-        width = self.x_upper - self.x_lower
-        slack = 1e-9 * np.where(width > 0, width, 1.0)  # round-off at the boundary is inside
-        below = (self.x_lower - slack) - X
-        above = X - (self.x_upper + slack)
-        outside = (below > 0) | (above > 0)
+        below, above, outside, width, slack = self._excursions(X)
         rows = outside.any(axis=1)
         if not rows.any():
             return rows

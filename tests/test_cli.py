@@ -54,6 +54,7 @@ def test_evaluate_writes_metrics_report_and_plots(heat_files, capsys):
                  "--out", str(out)]) == 0
     doc = json.loads((out / "metrics.json").read_text())
     assert doc["problem"] == "heat" and doc["test"]["n_samples"] == 48
+    assert doc["n_outside_training_box"] == 0  # the model was trained on these very cases
     assert doc["test"]["rel_l2_mean"] >= 0 and doc["speedup_per_profile"] > 0
     for png in ("profiles_test.png", "error_vs_parameters_test.png", "error_along_grid_test.png", "loss.png"):
         assert (out / png).stat().st_size > 1000
@@ -114,9 +115,17 @@ def test_corrupted_model_is_a_user_error(tmp_path, heat_files, capsys):
     assert len(err.splitlines()) == 1 and "truncated or corrupted" in err
 
 
-def test_every_command_has_help():
-    for cmd in ([], ["problems"], ["generate"], ["train"], ["evaluate"], ["run"]):
-        proc = subprocess.run([sys.executable, "-m", "surrogate.cli", *cmd, "--help"],
-                              capture_output=True, text=True, timeout=60)
-        assert proc.returncode == 0, proc.stderr
-        assert proc.stdout.startswith("usage: surrogate")
+@pytest.mark.parametrize("cmd", [[], ["problems"], ["generate"], ["train"], ["evaluate"], ["run"]])
+def test_every_command_has_help(cmd, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([*cmd, "--help"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: surrogate")
+
+
+def test_module_entry_point_runs():
+    """`python -m surrogate.cli` (what the console script calls) starts and exits 0."""
+    proc = subprocess.run([sys.executable, "-m", "surrogate.cli", "--help"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "generate" in proc.stdout and "run" in proc.stdout

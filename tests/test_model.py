@@ -217,6 +217,11 @@ def test_outside_the_box_warns_naming_input_and_distance(fitted):
     assert "k " not in msg  # k is inside: not named
 
 
+def test_outside_mask(fitted):
+    x = np.array([[1.0, 2.0], [fitted.x_lower[0] - 1e-3, 2.0], [1.0, fitted.x_upper[1] + 1.0]])
+    np.testing.assert_array_equal(fitted.outside(x), [False, True, True])
+
+
 def test_outside_the_box_raises_when_asked(fitted):
     x = np.array([[1.0, fitted.x_lower[1] - 0.5]])
     with pytest.raises(OutOfDomainError, match=r"k in 1 row\(s\), up to 0.5 below"):
