@@ -30,7 +30,7 @@ DEFAULT_PROBLEM = "heat"
 #: few minutes on two cores (see README). Unlisted problems use "*".
 RUN_DEFAULTS = {
     "heat": {"n": 2000, "hidden": (16, 16), "epochs": 600, "lbfgs_iter": 1500},
-    "schrodinger": {"n": 2000, "hidden": (64, 64), "epochs": 600, "lbfgs_iter": 1500},
+    "schrodinger": {"n": 2000, "hidden": (32, 32), "epochs": 600, "lbfgs_iter": 1500},
     "pinch": {"n": 1000, "hidden": (64, 64), "epochs": 600, "lbfgs_iter": 1500},
     "burgers": {"n": 600, "hidden": (64, 64), "epochs": 800, "lbfgs_iter": 1500},
     "*": {"n": 1000, "hidden": (64, 64, 64), "epochs": 1000, "lbfgs_iter": 2000},
