@@ -8,6 +8,7 @@ import pytest
 
 import problems
 from surrogate.cli import main
+from surrogate.metrics import rel_l2
 from surrogate.model import Surrogate
 
 QUICK_RUN_KEYS = {"problem", "interpolation", "extrapolation", "speedup_per_profile",
@@ -63,7 +64,7 @@ def test_evaluate_writes_metrics_report_and_plots(heat_files, capsys):
 
 
 @pytest.mark.slow
-def test_run_quick_writes_the_report_folder(tmp_path, capsys):
+def test_run_quick_writes_the_report_folder(tmp_path):
     assert main(["run", "--quick", "--out", str(tmp_path), "--workers", "1"]) == 0
     out = tmp_path / "heat"
     doc = json.loads((out / "metrics.json").read_text())
@@ -81,9 +82,16 @@ def test_run_quick_writes_the_report_folder(tmp_path, capsys):
     # the saved model predicts like the one evaluated: its errors reproduce metrics.json
     model = Surrogate.load(out / "model.npz")
     assert model.metadata["problem"] == "heat"
-    # a second run reuses the cached solves
+    inside, _ = problems.Dataset.load(out / "data.npz").split_extrapolation(0.1)
+    _, _, test = inside.split((0.7, 0.15, 0.15), seed=0)
+    assert np.mean(rel_l2(model.predict(test.X), test.Y)) == pytest.approx(
+        doc["interpolation"]["rel_l2_mean"], rel=1e-12)
+    # a second run reuses the cached solves instead of solving again
+    first = problems.Dataset.load(out / "data.npz")
     assert main(["run", "--quick", "--out", str(tmp_path), "--workers", "1"]) == 0
-    assert "cache" in capsys.readouterr().err
+    again = problems.Dataset.load(out / "data.npz")
+    assert again.metadata["cache"]["batches_computed"] == 0 and again.metadata["cache"]["batches_loaded"] > 0
+    np.testing.assert_array_equal(again.Y, first.Y)
 
 
 @pytest.mark.parametrize("argv, fragment", [
