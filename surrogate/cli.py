@@ -12,15 +12,12 @@ stdout.
 """
 import argparse
 import json
-import math
 import pathlib
 import sys
 import time
 import warnings
 
-import numpy as np
-
-from . import io, metrics, plotting
+from . import io, metrics
 from .model import Surrogate
 
 DEFAULT_PROBLEM = "heat"
@@ -157,6 +154,7 @@ def _summary(report):
 
 
 def _plots(out, model, data, report, tag):
+    from . import plotting  # matplotlib: loaded only when there is something to draw
     pred = model.predict(data.X, domain="ignore")
     files = {}
     files[f"profiles_{tag}"] = plotting.plot_profiles(
@@ -182,6 +180,7 @@ def _md_table(reports):
 
 def _write_report(out, title, model, reports, sets, extra):
     """metrics.json, report.md and the PNGs for `reports` (name -> Report) in `out`."""
+    from . import plotting
     out.mkdir(parents=True, exist_ok=True)
     pngs = []
     for name, rep in reports.items():
