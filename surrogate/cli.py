@@ -74,6 +74,16 @@ def _non_negative_int(text):
     return value
 
 
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value < 0.9:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 0.9), got {text!r}")
+    return value
+
+
 def _widths(text):
     try:
         widths = tuple(int(w) for w in text.split(","))
@@ -357,7 +367,7 @@ def build_parser():
     p.add_argument("data", help="dataset file from `surrogate generate`")
     p.add_argument("--out", required=True, help="model file to write (.npz)")
     p.add_argument("--seed", type=_non_negative_int, default=0, help="seed of split and weights")
-    p.add_argument("--validation-fraction", type=float, default=0.15,
+    p.add_argument("--validation-fraction", type=_fraction, default=0.15,
                    help="share held out for early stopping (default 0.15)")
     _add_model_options(p)
     p.set_defaults(func=cmd_train)
@@ -389,9 +399,6 @@ def main(argv=None):
         if args.command is None:
             parser.print_help()
             return 2
-        if getattr(args, "validation_fraction", 0.0) is not None and not (
-                0.0 <= getattr(args, "validation_fraction", 0.0) < 0.9):
-            raise UserError(f"--validation-fraction must be in [0, 0.9), got {args.validation_fraction}")
         return args.func(args)
     except UserError as exc:
         print(f"surrogate: error: {exc}", file=sys.stderr)

@@ -30,6 +30,8 @@ from .network import MLP, check_array
 from .optimizers import LBFGS, Adam, CosineDecay
 from .training import History, train
 
+__all__ = ["Surrogate", "OutOfDomainError", "OutOfDomainWarning"]
+
 MODEL_KIND = "surrogate.Surrogate"
 MODEL_VERSION = 1
 DOMAIN_MODES = ("warn", "raise", "ignore")

@@ -102,6 +102,7 @@ def test_run_quick_writes_the_report_folder(tmp_path):
     (["train", "d.npz", "--out", "m.npz", "--hidden", "64,x"], "argument --hidden"),
     (["evaluate", "/no/such/model.npz", "/no/such/data.npz", "--out", "o"], "no such model file"),
     (["run", "--epochs", "-3"], "argument --epochs"),
+    (["train", "d.npz", "--out", "m.npz", "--validation-fraction", "2"], "argument --validation-fraction"),
     (["frobnicate"], "invalid choice"),
     (["generate", "heat", "-n", "5", "--out", "x.npz", "--method", "grid"], "unknown sampling method"),
 ])

@@ -191,6 +191,11 @@ def test_foreign_and_inconsistent_files(tmp_path, fitted):
                             "kind": "someone.Else"}, arrays)
     with pytest.raises(ModelFileError, match="kind"):
         Surrogate.load(kind)
+    newer = tmp_path / "newer.npz"
+    write_model_file(newer, {**{k: v for k, v in header.items() if not k.startswith("format")},
+                             "model_version": 99}, arrays)
+    with pytest.raises(ModelFileError, match="newer"):
+        Surrogate.load(newer)
     short = tmp_path / "short_params.npz"
     write_model_file(short, {k: v for k, v in header.items() if not k.startswith("format")},
                      {**arrays, "params": arrays["params"][:-1]})
