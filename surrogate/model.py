@@ -109,6 +109,9 @@ class Surrogate:
         validation cost.
     lbfgs_iter : int
         At most this many L-BFGS iterations after Adam (0: no polish).
+        The default budget (400 epochs, 800 iterations) fits a smooth field
+        of a few parameters to ~5e-4 relative L2 in seconds; 2.5 times the
+        budget roughly halves the error (benchmarks/bench_fit.py).
     validation_fraction : float
         Share of the training data held out for early stopping when `fit`
         gets no `validation`; 0 trains on everything without early stopping.
@@ -129,8 +132,8 @@ class Surrogate:
         networks or large batches.
     """
 
-    def __init__(self, hidden=(64, 64, 64), activation="tanh", seed=0, *, epochs=1000,
-                 batch_size=32, lr=3e-3, patience=100, lbfgs_iter=2000, validation_fraction=0.15,
+    def __init__(self, hidden=(64, 64, 64), activation="tanh", seed=0, *, epochs=400,
+                 batch_size=32, lr=3e-3, patience=100, lbfgs_iter=800, validation_fraction=0.15,
                  pca_tol=1e-5, domain="warn", dtype=np.float64, threads=1):
         try:
             self.hidden = tuple(_check_int("hidden", h, 1) for h in hidden)
