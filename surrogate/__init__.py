@@ -11,7 +11,7 @@ from . import io, metrics
 from .activations import ACTIVATIONS
 from .io import ModelFileError
 from .metrics import Report, evaluate
-from .model import Surrogate
+from .model import OutOfDomainError, OutOfDomainWarning, Surrogate
 from .network import MLP
 from .optimizers import (SGD, Adam, LBFGS, Constant, CosineDecay, ExponentialDecay,
                          ReduceOnPlateau, StepDecay)
@@ -20,7 +20,8 @@ from .training import History, TrainingDiverged, train
 __all__ = [
     "ACTIVATIONS", "MLP", "SGD", "Adam", "LBFGS", "Constant", "StepDecay", "ExponentialDecay",
     "CosineDecay", "ReduceOnPlateau", "train", "History", "TrainingDiverged", "Surrogate",
-    "evaluate", "Report", "ModelFileError", "metrics", "io", "plotting",
+    "OutOfDomainError", "OutOfDomainWarning", "evaluate", "Report", "ModelFileError", "metrics",
+    "io", "plotting",
 ]
 
 

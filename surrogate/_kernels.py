@@ -288,23 +288,31 @@ def batch_grad(params, X, Y, order, start, stop, lay, WS, G, grad, n_chunks):
     return cost / n
 
 
-@jit(parallel=True)
-def predict(params, X, lay, WS, out, n_chunks):
-    """out <- a^L(x) for every row x of X (forward pass only)."""
+@jit()
+def _predict_tiles(params, X, lay, ws, out, first, last):
+    """out rows of tiles first..last-1 <- a^L (forward pass only)."""
     n = X.shape[0]
     L = lay.sizes.size - 1
     m = lay.sizes[L]
-    n_tiles = (n + TILE - 1) // TILE
-    empty = np.empty(0, np.int64)
+    in_order = np.empty(0, np.int64)
+    for i in range(first, last):
+        r0 = i * TILE
+        nt = min(TILE, n - r0)
+        _load_rows(X, in_order, r0, nt, _tile(ws, lay.a_off[0], TILE, lay.sizes[0]))
+        _forward_tile(params, lay, ws, nt)
+        out[r0:r0 + nt] = _tile(ws, lay.a_off[L], TILE, m)[:nt]
+
+
+@jit(parallel=True)
+def predict(params, X, lay, WS, out, n_chunks):
+    """out <- a^L(x) for every row x of X, chunk c of the tiles on WS[c]."""
+    n_tiles = (X.shape[0] + TILE - 1) // TILE
+    if n_chunks == 1:
+        _predict_tiles(params, X, lay, WS[0], out, 0, n_tiles)
+        return
     for c in prange(n_chunks):
-        ws = WS[c]
-        for i in range((n_tiles * c) // n_chunks, (n_tiles * (c + 1)) // n_chunks):
-            r0 = i * TILE
-            nt = min(TILE, n - r0)
-            _load_rows(X, empty, r0, nt, _tile(ws, lay.a_off[0], TILE, lay.sizes[0]))
-            _forward_tile(params, lay, ws, nt)
-            aL = _tile(ws, lay.a_off[L], TILE, m)
-            out[r0:r0 + nt] = aL[:nt]
+        _predict_tiles(params, X, lay, WS[c], out, (n_tiles * c) // n_chunks,
+                       (n_tiles * (c + 1)) // n_chunks)
 
 
 @jit()

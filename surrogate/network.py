@@ -121,11 +121,13 @@ class MLP:
             raise ValueError(f"`X` must have shape (n, {self.sizes[0]}) with n >= 1, "
                              f"got shape {X.shape}")
         out = np.empty((X.shape[0], self.sizes[-1]), self.dtype)
-        n_chunks = numba.get_num_threads()
-        WS, _ = self.workspace(n_chunks)
+        # the forward pass is a third of a training step's flops
+        flops = self.flops_per_sample // 3
+        n_threads = numba.get_num_threads()
+        WS, _ = self.workspace(_kernels.n_chunks_for(min(X.shape[0], PREDICT_CHUNK), flops, n_threads))
         for r0 in range(0, X.shape[0], PREDICT_CHUNK):
             part = check_array(X[r0:r0 + PREDICT_CHUNK], "X", self.sizes[0], self.dtype)
-            nc = min(n_chunks, -(-part.shape[0] // _kernels.TILE))
+            nc = _kernels.n_chunks_for(part.shape[0], flops, n_threads)
             _kernels.predict(self.params, part, self._layout, WS, out[r0:r0 + part.shape[0]], nc)
         return out
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numba
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm  # plain bars: tqdm.auto warns in notebooks without ipywidgets
 
 from . import _kernels
 from .network import check_array
