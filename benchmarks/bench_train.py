@@ -3,8 +3,9 @@
 Every contender trains the same network the same way (tanh hidden layers,
 identity output, float64, plain SGD lr 0.01, batch 32, shuffled epochs) on the
 same synthetic data, in one run, and we print samples per second. Timings are
-medians of repeats after one untimed warm-up run (JIT compilation), so they
-stand up on a shared, noisy machine. See benchmarks/README.md.
+medians of repeats after one untimed warm-up run (JIT compilation), with the
+contenders taking turns, so that ratios stand up on a shared, noisy machine.
+See benchmarks/README.md.
 
     python benchmarks/bench_train.py               # everything (a few minutes)
     python benchmarks/bench_train.py --quick       # smoke run
@@ -41,6 +42,7 @@ WORKLOADS = {"S": [2, 32, 32, 1], "M": [8, 64, 64, 64, 128], "W": [8, 256, 256, 
 PEER_MODULES = {"torch": "torch", "jax": "jax", "sklearn": "sklearn", "numpy": "numpy"}
 LR, BATCH, EPOCHS = 0.01, 32, 3
 BIG_BATCH = 512                         # the GFLOP/s and float32 checks, on W
+MATMUL_N = 2048
 TARGET_RATIO, TARGET_FRACTION, TARGET_F32, TARGET_COLD = 1.0, 0.5, 1.6, 2.0
 
 COLD_START = """
@@ -53,27 +55,38 @@ net.predict(X)
 """
 
 
-def median_seconds(make_run, repeats, warmup=None):
-    """Median wall time of ``make_run()()`` over `repeats` calls, and the median
-    cores it kept busy (this process's CPU time / wall time); ``make_run()`` itself
-    is not timed. ``warmup`` (default: one more ``make_run()``) runs once, untimed."""
-    (warmup or make_run())()
-    walls, cores = [], []
+def medians(jobs, repeats):
+    """Time ``jobs`` ({name: make_run}, ``make_run(warmup) -> run``) in turns.
+
+    Each job's ``make_run(True)()`` runs once, untimed (JIT compilation); then in
+    each of `repeats` rounds every job's ``make_run(False)()`` is timed once
+    (``make_run`` itself is not), so a burst of load from other jobs on the
+    machine falls on all contenders alike. Returns {name: (median wall seconds,
+    median cores kept busy = this process's CPU time / wall time)}."""
+    for make_run in jobs.values():
+        make_run(True)()
+    walls, cores = {name: [] for name in jobs}, {name: [] for name in jobs}
     for _ in range(repeats):
-        run = make_run()
-        t0, c0 = time.perf_counter(), time.process_time()
-        run()
-        walls.append(time.perf_counter() - t0)
-        cores.append((time.process_time() - c0) / walls[-1])
-    return statistics.median(walls), statistics.median(cores)
+        for name, make_run in jobs.items():
+            run = make_run(False)
+            t0, c0 = time.perf_counter(), time.process_time()
+            run()
+            walls[name].append(time.perf_counter() - t0)
+            cores[name].append((time.process_time() - c0) / walls[name][-1])
+    return {name: (statistics.median(walls[name]), statistics.median(cores[name]))
+            for name in jobs}
 
 
-def samples_per_second(peer, sizes, X, Y, batch, repeats):
-    """Train `EPOCHS` epochs; warm up with a 1-epoch run (compiles what a peer compiles).
-    Returns samples/s and the cores the training kept busy."""
+def training(peer, sizes, X, Y, batch):
+    """A job training `EPOCHS` epochs; its warm-up trains 1 epoch (compiling what the peer compiles)."""
     factory = peer(sizes, X, Y, batch, LR)
-    seconds, cores = median_seconds(lambda: factory(EPOCHS), repeats, factory(1))
-    return EPOCHS * len(X) / seconds, cores
+    return lambda warmup: factory(1 if warmup else EPOCHS)
+
+
+def matmul(dtype, n=MATMUL_N):
+    """A job multiplying two n x n matrices (NumPy's BLAS)."""
+    a = np.random.default_rng(0).random((n, n)).astype(dtype)
+    return lambda warmup: partial(np.matmul, a, a)
 
 
 def ours(sizes, X, Y, batch, lr):
@@ -97,30 +110,25 @@ def make_data(sizes, n, seed=0):
     return X, np.sin(X @ P + rng.uniform(0, np.pi, sizes[-1]))
 
 
-def matmul_gflops(dtype, repeats, n=2048):
-    a = np.random.default_rng(0).random((n, n)).astype(dtype)
-    mm = partial(np.matmul, a, a)
-    return 2 * n**3 / median_seconds(lambda: mm, repeats)[0] / 1e9
-
-
 def flops_per_sample(sizes):
+    """2M (forward) + 2M (weight gradients) + 2(M - M_1) (deltas, none into the input)."""
     M = sum(n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
     return 6 * M - 2 * sizes[0] * sizes[1]
 
 
-def cold_start_seconds(repeats):
-    """Wall time of a fresh Python process that imports, trains one epoch and predicts.
+def cold_start():
+    """A job running a fresh Python process that imports, trains one epoch and predicts.
     The warm-up run fills numba's cache (cache=True), as a user's first run would."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     run = partial(subprocess.run, [sys.executable, "-c", COLD_START], env=env, check=True)
-    return median_seconds(lambda: run, repeats)[0]   # the child's CPU is not ours
+    return lambda warmup: run
 
 
 def load_engine():
     try:
         import surrogate
-        surrogate.MLP, surrogate.SGD, surrogate.train
+        surrogate.MLP, surrogate.SGD, surrogate.train      # the contract we time
         return surrogate
     except (ImportError, AttributeError) as e:
         print(f"note: our engine is not importable ({e}); only the peers run")
@@ -151,21 +159,24 @@ def print_setup(engine):
         print("  (OpenBLAS's own kernels: --native-blas, i.e. env -u OPENBLAS_CORETYPE "
               "-u OPENBLAS_L2_SIZE python benchmarks/bench_train.py)")
     print("load average (1, 5, 15 min): %.2f %.2f %.2f" % os.getloadavg())
+    if os.getloadavg()[0] > 1:
+        print("  note: other jobs are running; two-thread contenders (ours on M and W, "
+              "torch) lose far more to them than one-thread peers (see README)")
     print("threads:")
     if engine is not None:
         import numba
         print(f"  numba {numba.__version__}: {numba.get_num_threads()} threads "
               f"(NUMBA_NUM_THREADS={numba.config.NUMBA_NUM_THREADS})")
-    if "torch" in sys.modules:
+    if sys.modules.get("torch"):
         torch = sys.modules["torch"]
         print(f"  torch {torch.__version__}: {torch.get_num_threads()} intra-op, "
               f"{torch.get_num_interop_threads()} inter-op threads")
-    if "jax" in sys.modules:
+    if sys.modules.get("jax"):
         jax = sys.modules["jax"]
         print(f"  jax {jax.__version__}: devices {jax.devices()}; XLA's CPU thread pool "
               f"sees {len(os.sched_getaffinity(0))} cores; "
               f"XLA_FLAGS={os.environ.get('XLA_FLAGS', '(unset)')}")
-    if "sklearn" in sys.modules:
+    if sys.modules.get("sklearn"):
         print(f"  scikit-learn {sys.modules['sklearn'].__version__}: "
               "its BLAS (SciPy's / NumPy's OpenBLAS) below")
     for lib in threadpoolctl.threadpool_info():
@@ -203,42 +214,49 @@ def main():
     engine = load_engine()
     peers = load_peers(args.peers)
     print_setup(engine)
-    rate = {dt: matmul_gflops(dt, max(5, args.repeats)) for dt in (np.float64, np.float32)}
-    print(f"matmul 2048x2048 (NumPy): float64 {rate[np.float64]:.1f} GFLOP/s, "
-          f"float32 {rate[np.float32]:.1f} GFLOP/s (median of {max(5, args.repeats)})")
     print(f"\ntraining: {args.n} samples, {EPOCHS} epochs, batch {BATCH}, float64, SGD lr {LR}; "
-          f"samples/s = median of {args.repeats} after a warm-up")
-
+          f"samples/s = median of {args.repeats}, contenders taking turns, after a warm-up")
     contenders = {"ours": ours, **peers} if engine else peers
     results, data = {}, {}
     for w in args.only:
-        data[w] = make_data(WORKLOADS[w], args.n)
-        for name, peer in contenders.items():
-            results[w, name], cores = samples_per_second(peer, WORKLOADS[w], *data[w], BATCH,
-                                                         args.repeats)
-            print(f"  {w} {str(WORKLOADS[w]):26s} {name:8s} {results[w, name]:>12,.0f} samples/s"
+        sizes = WORKLOADS[w]
+        data[w] = make_data(sizes, args.n)
+        timed = medians({name: training(peer, sizes, *data[w], BATCH)
+                         for name, peer in contenders.items()}, args.repeats)
+        for name, (seconds, cores) in timed.items():
+            results[w, name] = EPOCHS * args.n / seconds
+            print(f"  {w} {str(sizes):26s} {name:8s} {results[w, name]:>12,.0f} samples/s"
                   f"   ({cores:.1f} cores busy)", flush=True)
 
+    # The machine's matmul rate, timed in turns with ours on W at batch 512.
+    W = WORKLOADS["W"]
+    X, Y = data.get("W") or make_data(W, args.n)
+    dtypes = {"float64": np.float64, "float32": np.float32}
+    jobs = {f"matmul {d}": matmul(dt) for d, dt in dtypes.items()}
+    extras = engine is not None and not args.no_extras
+    if extras:
+        jobs.update({f"ours {d}": training(ours, W, X.astype(dt), Y.astype(dt), BIG_BATCH)
+                     for d, dt in dtypes.items()})
+    timed = {name: seconds for name, (seconds, _) in medians(jobs, max(3, args.repeats)).items()}
+    rate = {d: 2 * MATMUL_N**3 / timed[f"matmul {d}"] / 1e9 for d in dtypes}
+    print(f"\nmatmul {MATMUL_N}x{MATMUL_N} (NumPy): float64 {rate['float64']:.1f} GFLOP/s, "
+          f"float32 {rate['float32']:.1f} GFLOP/s")
     checks = []
-    if engine and not args.no_extras:
-        W = WORKLOADS["W"]
-        X, Y = data.get("W") or make_data(W, args.n)
+    if extras:
+        sps = {d: EPOCHS * args.n / timed[f"ours {d}"] for d in dtypes}
         fps = flops_per_sample(W)
-        print(f"\nW {W} at batch {BIG_BATCH}, ours only:")
+        gflops = fps * sps["float64"] / 1e9
+        fraction, f32 = gflops / rate["float64"], sps["float32"] / sps["float64"]
+        print(f"ours on W {W} at batch {BIG_BATCH}:")
         print(f"  flops/sample = 2M (forward) + 2M (weight gradients) + 2(M - M_1) "
               f"(deltas, none into the input) = {fps:,}  [M = sum of weight-matrix sizes, "
               f"M_1 = first layer's]")
-        sps = {dt: samples_per_second(ours, W, X.astype(dt), Y.astype(dt), BIG_BATCH,
-                                      args.repeats)[0] for dt in (np.float64, np.float32)}
-        gflops = fps * sps[np.float64] / 1e9
-        fraction = gflops / rate[np.float64]
-        f32 = sps[np.float32] / sps[np.float64]
-        print(f"  float64 {sps[np.float64]:,.0f} samples/s = {gflops:.1f} GFLOP/s "
+        print(f"  float64 {sps['float64']:,.0f} samples/s = {gflops:.1f} GFLOP/s "
               f"= {fraction:.0%} of the float64 matmul rate")
-        print(f"  float32 {sps[np.float32]:,.0f} samples/s = {f32:.2f}x float64")
-        cold = cold_start_seconds(args.repeats)
+        print(f"  float32 {sps['float32']:,.0f} samples/s = {f32:.2f}x float64")
+        cold = medians({"cold": cold_start()}, args.repeats)["cold"][0]
         print(f"cold start (new process: import, 1 epoch of [2, 32, 32, 1] on 2000 samples, "
-              f"predict; kernels cached): {cold:.2f} s")
+              f"predict; kernels cached): {cold:.2f} s, median of {args.repeats}")
         checks = [(f"W b{BIG_BATCH} float64, fraction of matmul rate", f"{fraction:.0%}",
                    f">= {TARGET_FRACTION:.0%}", fraction >= TARGET_FRACTION),
                   (f"W b{BIG_BATCH} float32 / float64 samples/s", f"{f32:.2f}x",
