@@ -26,7 +26,8 @@ from . import _elementary as ef
 from ._jit import jit
 from .activations import IDENTITY, RELU, SIGMOID, SILU, SOFTPLUS, STEP, TANH
 
-TILE = 16  # samples a thread carries through a layer together
+TILE = 32  # samples a thread carries through a layer together
+SPLIT = 8  # chunk boundaries fall on multiples of this many samples
 
 #: Where each layer's pieces sit: in `params` (w_off, b_off) and in a thread's
 #: workspace (a_off: activations a^l, s_off: sigma'(z^l), d_off: two delta
@@ -39,7 +40,7 @@ LR, MOMENTUM, NESTEROV, BETA1, BETA2, EPS, WEIGHT_DECAY = range(7)
 
 # Below about this many flops in a mini-batch a second thread costs more in
 # synchronisation than it saves (measured on small networks).
-MIN_FLOPS_PER_CHUNK = 1_000_000
+MIN_FLOPS_PER_CHUNK = 100_000
 
 
 def make_layout(sizes, acts):
@@ -66,9 +67,15 @@ def make_layout(sizes, acts):
 
 
 @jit()
-def _activate(code, a, s):
-    """a <- sigma(z) in place (a holds z on entry) and s <- sigma'(z)."""
-    n = a.size
+def _activate(code, a, s, nt):
+    """a <- sigma(z) in place (a holds z on entry) and s <- sigma'(z), rows t < nt.
+
+    Works on the tile's first nt rows as one flat run: a view per sample
+    would cost an atomic reference count each.
+    """
+    n = nt * a.shape[1]
+    a = a.reshape(a.size)[:n]
+    s = s.reshape(s.size)[:n]
     if code == TANH:
         for j in range(n):
             y = ef.tanh(a[j])
@@ -122,27 +129,70 @@ def _load_rows(X, order, start, nt, a0):
 def _affine(w, b, a, z, nt):
     """z[t] = w a[t] + b for each sample t: Eq. (7).
 
-    Weight row j stays in cache across the tile, and four samples share each
-    load of it.
+    Register-blocked: 4 weight rows x 4 samples per pass over k keep 16
+    running sums in registers, so each load of w or a serves four
+    multiply-adds. Leftover rows and samples take the one-at-a-time loop.
     """
     J, K = w.shape
-    for j in range(J):
+    j = 0
+    while j + 4 <= J and K >= 8:  # narrower inputs (K < 8) fill no vector: rows alone are faster
         t = 0
         while t + 4 <= nt:
-            z0 = z1 = z2 = z3 = b[j]  # accumulate in the network's dtype
+            z00 = z01 = z02 = z03 = b[j]  # accumulate in the network's dtype
+            z10 = z11 = z12 = z13 = b[j + 1]
+            z20 = z21 = z22 = z23 = b[j + 2]
+            z30 = z31 = z32 = z33 = b[j + 3]
             for k in range(K):
-                wk = w[j, k]
-                z0 += wk * a[t, k]
-                z1 += wk * a[t + 1, k]
-                z2 += wk * a[t + 2, k]
-                z3 += wk * a[t + 3, k]
-            z[t, j], z[t + 1, j], z[t + 2, j], z[t + 3, j] = z0, z1, z2, z3
+                w0, w1, w2, w3 = w[j, k], w[j + 1, k], w[j + 2, k], w[j + 3, k]
+                a0, a1, a2, a3 = a[t, k], a[t + 1, k], a[t + 2, k], a[t + 3, k]
+                z00 += w0 * a0
+                z01 += w0 * a1
+                z02 += w0 * a2
+                z03 += w0 * a3
+                z10 += w1 * a0
+                z11 += w1 * a1
+                z12 += w1 * a2
+                z13 += w1 * a3
+                z20 += w2 * a0
+                z21 += w2 * a1
+                z22 += w2 * a2
+                z23 += w2 * a3
+                z30 += w3 * a0
+                z31 += w3 * a1
+                z32 += w3 * a2
+                z33 += w3 * a3
+            z[t, j], z[t + 1, j], z[t + 2, j], z[t + 3, j] = z00, z01, z02, z03
+            z[t, j + 1], z[t + 1, j + 1], z[t + 2, j + 1], z[t + 3, j + 1] = z10, z11, z12, z13
+            z[t, j + 2], z[t + 1, j + 2], z[t + 2, j + 2], z[t + 3, j + 2] = z20, z21, z22, z23
+            z[t, j + 3], z[t + 1, j + 3], z[t + 2, j + 3], z[t + 3, j + 3] = z30, z31, z32, z33
             t += 4
-        for t in range(t, nt):
-            z0 = b[j]
-            for k in range(K):
-                z0 += w[j, k] * a[t, k]
-            z[t, j] = z0
+        for jj in range(j, j + 4):
+            _affine_rows(w, b, a, z, jj, t, nt)
+        j += 4
+    for jj in range(j, J):
+        _affine_rows(w, b, a, z, jj, 0, nt)
+
+
+@jit()
+def _affine_rows(w, b, a, z, j, t0, nt):
+    """z[t, j] = w[j] . a[t] + b[j] for t0 <= t < nt, four samples a pass."""
+    K = w.shape[1]
+    t = t0
+    while t + 4 <= nt:
+        z0 = z1 = z2 = z3 = b[j]
+        for k in range(K):
+            wk = w[j, k]
+            z0 += wk * a[t, k]
+            z1 += wk * a[t + 1, k]
+            z2 += wk * a[t + 2, k]
+            z3 += wk * a[t + 3, k]
+        z[t, j], z[t + 1, j], z[t + 2, j], z[t + 3, j] = z0, z1, z2, z3
+        t += 4
+    for t in range(t, nt):
+        z0 = b[j]
+        for k in range(K):
+            z0 += w[j, k] * a[t, k]
+        z[t, j] = z0
 
 
 @jit()
@@ -157,57 +207,84 @@ def _forward_tile(params, lay, ws, nt):
         z = _tile(ws, lay.a_off[l + 1], TILE, J)
         s = _tile(ws, lay.s_off[l], TILE, J)
         _affine(w, b, a, z, nt)
-        for t in range(nt):
-            _activate(lay.acts[l], z[t], s[t])
+        _activate(lay.acts[l], z, s, nt)
 
 
 @jit()
 def _add_weight_gradient(gw, gb, delta, a, nt):
     """gb += sum_t delta[t], gw += sum_t outer(delta[t], a[t]): Eqs. (15)-(16).
 
-    Four samples per pass over a gradient row: one load and store of gw[j, k]
-    serves four multiply-adds.
+    Register-blocked: 2 gradient rows x 4 samples per pass over k, so one
+    load and store of gw[j, k] serves four multiply-adds and each a[t, k]
+    serves two rows.
     """
     J, K = gw.shape
-    for j in range(J):
+    j = 0
+    while j + 2 <= J:
         t = 0
         while t + 4 <= nt:
-            d0, d1, d2, d3 = delta[t, j], delta[t + 1, j], delta[t + 2, j], delta[t + 3, j]
-            gb[j] += (d0 + d1) + (d2 + d3)
+            p0, p1, p2, p3 = delta[t, j], delta[t + 1, j], delta[t + 2, j], delta[t + 3, j]
+            q0, q1, q2, q3 = delta[t, j + 1], delta[t + 1, j + 1], delta[t + 2, j + 1], delta[t + 3, j + 1]
+            gb[j] += (p0 + p1) + (p2 + p3)
+            gb[j + 1] += (q0 + q1) + (q2 + q3)
             for k in range(K):
-                gw[j, k] += (d0 * a[t, k] + d1 * a[t + 1, k]) + (d2 * a[t + 2, k] + d3 * a[t + 3, k])
+                a0, a1, a2, a3 = a[t, k], a[t + 1, k], a[t + 2, k], a[t + 3, k]
+                gw[j, k] += (p0 * a0 + p1 * a1) + (p2 * a2 + p3 * a3)
+                gw[j + 1, k] += (q0 * a0 + q1 * a1) + (q2 * a2 + q3 * a3)
             t += 4
-        for t in range(t, nt):
-            d0 = delta[t, j]
-            gb[j] += d0
-            for k in range(K):
-                gw[j, k] += d0 * a[t, k]
+        _add_gradient_rows(gw, gb, delta, a, j, j + 2, t, nt)
+        j += 2
+    _add_gradient_rows(gw, gb, delta, a, j, J, 0, nt)
+
+
+@jit()
+def _add_gradient_rows(gw, gb, delta, a, j0, j1, t0, nt):
+    """The same for rows j0..j1-1 and samples t0..nt-1, one at a time."""
+    for j in range(j0, j1):
+        for t in range(t0, nt):
+            d = delta[t, j]
+            gb[j] += d
+            for k in range(gw.shape[1]):
+                gw[j, k] += d * a[t, k]
 
 
 @jit()
 def _backpropagate(w, delta, s, below, nt):
     """below = (w^T delta) (.) sigma'(z) for each sample: Eq. (24).
 
-    Four weight rows per pass over `below[t]`: one load and store of
-    below[t, k] serves four multiply-adds.
+    Register-blocked: 4 weight rows x 2 samples per pass over k, so one load
+    and store of below[t, k] serves four multiply-adds and each w[j, k]
+    serves two samples.
     """
     J, K = w.shape
     below[:nt] = 0.0
     j = 0
     while j + 4 <= J:
-        for t in range(nt):
+        t = 0
+        while t + 2 <= nt:
             d0, d1, d2, d3 = delta[t, j], delta[t, j + 1], delta[t, j + 2], delta[t, j + 3]
+            e0, e1, e2, e3 = delta[t + 1, j], delta[t + 1, j + 1], delta[t + 1, j + 2], delta[t + 1, j + 3]
             for k in range(K):
-                below[t, k] += (w[j, k] * d0 + w[j + 1, k] * d1) + (w[j + 2, k] * d2 + w[j + 3, k] * d3)
+                w0, w1, w2, w3 = w[j, k], w[j + 1, k], w[j + 2, k], w[j + 3, k]
+                below[t, k] += (w0 * d0 + w1 * d1) + (w2 * d2 + w3 * d3)
+                below[t + 1, k] += (w0 * e0 + w1 * e1) + (w2 * e2 + w3 * e3)
+            t += 2
+        _backpropagate_rows(w, delta, below, j, j + 4, t, nt)
         j += 4
-    for j in range(j, J):
-        for t in range(nt):
-            d0 = delta[t, j]
-            for k in range(K):
-                below[t, k] += w[j, k] * d0
+    _backpropagate_rows(w, delta, below, j, J, 0, nt)
     for t in range(nt):
         for k in range(K):
             below[t, k] *= s[t, k]
+
+
+@jit()
+def _backpropagate_rows(w, delta, below, j0, j1, t0, nt):
+    """below[t] += sum_j w[j] delta[t, j] for rows j0..j1-1, samples t0..nt-1."""
+    for t in range(t0, nt):
+        for j in range(j0, j1):
+            d = delta[t, j]
+            for k in range(w.shape[1]):
+                below[t, k] += w[j, k] * d
 
 
 @jit()
@@ -263,15 +340,16 @@ def _chunk_grad(params, X, Y, order, start, stop, lay, ws, g):
 def accumulate(params, X, Y, order, start, stop, lay, WS, G, n_chunks):
     """G[c] <- sum of dC_x/dparams over chunk c of the batch; returns sum_x C_x.
 
-    Chunk c covers a contiguous run of tiles and writes only WS[c] and G[c].
+    Chunk c covers a contiguous run of samples (boundaries on multiples of
+    SPLIT) and writes only WS[c] and G[c].
     """
     if n_chunks == 1:
         return _chunk_grad(params, X, Y, order, start, stop, lay, WS[0], G[0])
-    n_tiles = (stop - start + TILE - 1) // TILE
+    n_units = (stop - start + SPLIT - 1) // SPLIT
     costs = np.zeros(n_chunks)
     for c in prange(n_chunks):
-        lo = start + TILE * ((n_tiles * c) // n_chunks)
-        hi = min(stop, start + TILE * ((n_tiles * (c + 1)) // n_chunks))
+        lo = start + SPLIT * ((n_units * c) // n_chunks)
+        hi = min(stop, start + SPLIT * ((n_units * (c + 1)) // n_chunks))
         costs[c] = _chunk_grad(params, X, Y, order, lo, hi, lay, WS[c], G[c])
     return costs.sum()
 
@@ -340,58 +418,38 @@ def _update_one(kind, p, g, s0, s1, hyper, c1, c2):
 
 
 @jit()
-def _step_block(kind, params, G, n_chunks, scale, s0, s1, hyper, c1, c2, backup, lo, hi):
-    """apply_step on parameters lo..hi-1; False if anything there is non-finite."""
+def apply_step(kind, params, G, n_chunks, scale, state, hyper, step, backup):
+    """One optimiser step with gradient scale * sum_c G[c] (summed into G[0]).
+
+    Serial: the step is memory-bound, and splitting it between threads was
+    measured slower than one thread. If any gradient or new parameter is
+    non-finite the old parameters are put back from `backup` and False is
+    returned.
+    """
+    c1 = 1.0 - hyper[BETA1] ** step
+    c2 = 1.0 - hyper[BETA2] ** step
+    s0, s1 = state[0], state[1]
+    g0 = G[0]
+    for c in range(1, n_chunks):  # fixed order: reproducible sums; whole rows vectorise
+        g0 += G[c]
     finite = True
-    for i in range(lo, hi):
-        g = G[0, i]
-        for c in range(1, n_chunks):  # fixed order: reproducible sums
-            g += G[c, i]
-        g *= scale
+    for i in range(params.size):
+        g = g0[i] * scale
         p = params[i]
         backup[i] = p
         p, s0[i], s1[i] = _update_one(kind, p, g, s0[i], s1[i], hyper, c1, c2)
         params[i] = p
         finite &= np.isfinite(g) & np.isfinite(p)
-    return finite
-
-
-@jit(parallel=True)
-def apply_step(kind, params, G, n_chunks, scale, state, hyper, step, backup, n_blocks):
-    """One optimiser step with gradient scale * sum_c G[c], fused in one pass.
-
-    Runs over `n_blocks` blocks of parameters in parallel (element-wise, so
-    the result does not depend on the blocking). If any gradient or new
-    parameter is non-finite the old parameters are put back from `backup`
-    and False is returned.
-    """
-    n = params.size
-    c1 = 1.0 - hyper[BETA1] ** step
-    c2 = 1.0 - hyper[BETA2] ** step
-    s0, s1 = state[0], state[1]
-    if n_blocks == 1:
-        ok = _step_block(kind, params, G, n_chunks, scale, s0, s1, hyper, c1, c2, backup, 0, n)
-    else:
-        oks = np.ones(n_blocks, np.bool_)
-        for blk in prange(n_blocks):
-            oks[blk] = _step_block(kind, params, G, n_chunks, scale, s0, s1, hyper, c1, c2, backup,
-                                   (n * blk) // n_blocks, (n * (blk + 1)) // n_blocks)
-        ok = oks.all()
-    if not ok:
+    if not finite:
         params[:] = backup
-    return ok
-
-
-# Below this many parameters one thread updates them all.
-MIN_PARAMS_PER_BLOCK = 32768
+    return finite
 
 
 @jit()
 def n_chunks_for(batch, flops_per_sample, n_threads):
     """How many threads a mini-batch is worth: one per MIN_FLOPS_PER_CHUNK."""
-    n_tiles = (batch + TILE - 1) // TILE
     worth = max(1, (batch * flops_per_sample) // MIN_FLOPS_PER_CHUNK)
-    return max(1, min(n_threads, worth, n_tiles))
+    return max(1, min(n_threads, worth, (batch + SPLIT - 1) // SPLIT))
 
 
 @jit()
@@ -405,7 +463,6 @@ def train_epoch(params, X, Y, order, batch_size, lay, kind, hyper, state, step,
     across epochs (Adam's bias correction).
     """
     n = order.size
-    n_blocks = max(1, min(n_threads, params.size // MIN_PARAMS_PER_BLOCK))
     total = 0.0
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
@@ -413,7 +470,7 @@ def train_epoch(params, X, Y, order, batch_size, lay, kind, hyper, state, step,
         cost = accumulate(params, X, Y, order, start, stop, lay, WS, G, nc)
         step[0] += 1
         if not (np.isfinite(cost) and apply_step(kind, params, G, nc, 1.0 / (stop - start), state,
-                                                  hyper, step[0], backup, n_blocks)):
+                                                  hyper, step[0], backup)):
             return total, start, 1
         total += cost
     return total, n, 0

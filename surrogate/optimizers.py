@@ -148,7 +148,7 @@ class _FirstOrder:
         G = np.asarray(grad, params.dtype).reshape(1, -1)
         _kernels.apply_step(self.kind, params, G, 1, 1.0, self.state,
                             self.hyper(self.lr if lr is None else lr), self.steps[0],
-                            np.empty_like(params), 1)
+                            np.empty_like(params))
 
 
 class SGD(_FirstOrder):
