@@ -38,9 +38,12 @@ SGD, ADAM = 0, 1
 # Optimiser hyper-parameters travel as one float64 array in this order.
 LR, MOMENTUM, NESTEROV, BETA1, BETA2, EPS, WEIGHT_DECAY = range(7)
 
-# Below about this many flops in a mini-batch a second thread costs more in
-# synchronisation than it saves (measured on small networks).
-MIN_FLOPS_PER_CHUNK = 100_000
+# A chunk (one thread's share of a mini-batch) needs about this much work to
+# pay for a parallel launch (~4 us) and the risk of waiting for a descheduled
+# thread on a busy machine. Measured: a 32-sample batch of [2, 32, 32, 1]
+# (2e5 flops) gained under 10% from a second thread, one of [8, 64, 64, 64,
+# 128] (3e6 flops) 1.4x.
+MIN_FLOPS_PER_CHUNK = 500_000
 
 
 def make_layout(sizes, acts):
