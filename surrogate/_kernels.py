@@ -436,13 +436,23 @@ def apply_step(kind, params, G, n_chunks, scale, state, hyper, step, backup):
     for c in range(1, n_chunks):  # fixed order: reproducible sums; whole rows vectorise
         g0 += G[c]
     finite = True
-    for i in range(params.size):
-        g = g0[i] * scale
-        p = params[i]
-        backup[i] = p
-        p, s0[i], s1[i] = _update_one(kind, p, g, s0[i], s1[i], hyper, c1, c2)
-        params[i] = p
-        finite &= np.isfinite(g) & np.isfinite(p)
+    if kind == SGD and hyper[MOMENTUM] == 0.0:  # plain SGD keeps no state: skip its memory traffic
+        lr, wd = hyper[LR], hyper[WEIGHT_DECAY]
+        for i in range(params.size):
+            g = g0[i] * scale
+            p = params[i]
+            backup[i] = p
+            p -= lr * (g + wd * p)
+            params[i] = p
+            finite &= np.isfinite(g) & np.isfinite(p)
+    else:
+        for i in range(params.size):
+            g = g0[i] * scale
+            p = params[i]
+            backup[i] = p
+            p, s0[i], s1[i] = _update_one(kind, p, g, s0[i], s1[i], hyper, c1, c2)
+            params[i] = p
+            finite &= np.isfinite(g) & np.isfinite(p)
     if not finite:
         params[:] = backup
     return finite
