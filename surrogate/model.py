@@ -26,7 +26,7 @@ import numba
 import numpy as np
 
 from . import io
-from .network import MLP, check_array
+from .network import MLP, check_array, check_pair, check_validation
 from .optimizers import LBFGS, Adam, CosineDecay
 from .training import History, train
 
@@ -258,20 +258,14 @@ class Surrogate:
         """
         t0 = time.perf_counter()
         X, Y = _as_2d(X, "X"), _as_2d(Y, "Y")
-        if X.shape[0] != Y.shape[0]:
-            raise ValueError(f"`X` and `Y` need the same number of rows, got {X.shape[0]} and {Y.shape[0]}")
+        X, Y = check_pair(X, Y, X.shape[1], Y.shape[1], np.float64)
         if metadata is not None and not isinstance(metadata, dict):
             raise ValueError(f"`metadata` must be a dict, got {type(metadata).__name__}")
         self.metadata = dict(metadata or {})
         seeds = np.random.SeedSequence(self.seed).spawn(3)
 
         if validation is not None:
-            try:
-                Xv, Yv = validation
-            except (TypeError, ValueError):
-                raise ValueError("`validation` must be a pair (X_val, Y_val)") from None
-            Xv = check_array(Xv, "validation X", X.shape[1], np.float64)
-            Yv = check_array(Yv, "validation Y", Y.shape[1], np.float64)
+            Xv, Yv = check_validation(validation, X.shape[1], Y.shape[1], np.float64)
             Xt, Yt = X, Y
         else:
             n_val = int(round(self.validation_fraction * X.shape[0]))

@@ -36,6 +36,27 @@ def check_array(arr, name, width, dtype):
     return a
 
 
+def check_pair(X, Y, d, m, dtype, names=("X", "Y")):
+    """(X, Y) checked by `check_array`, widths d and m, with the same number of rows."""
+    X = check_array(X, names[0], d, dtype)
+    Y = check_array(Y, names[1], m, dtype)
+    if X.shape[0] != Y.shape[0]:
+        raise ValueError(f"`{names[0]}` and `{names[1]}` need the same number of rows, "
+                         f"got {X.shape[0]} and {Y.shape[0]}")
+    return X, Y
+
+
+def check_validation(validation, d, m, dtype):
+    """`validation` as a checked pair (X_val, Y_val), or None."""
+    if validation is None:
+        return None
+    try:
+        Xv, Yv = validation
+    except (TypeError, ValueError):
+        raise ValueError("`validation` must be a pair (X_val, Y_val)") from None
+    return check_pair(Xv, Yv, d, m, dtype, ("validation X", "validation Y"))
+
+
 class MLP:
     """A feed-forward network z^l = w^l a^{l-1} + b^l, a^l = sigma(z^l).
 
@@ -133,10 +154,7 @@ class MLP:
 
     def loss_and_grad(self, X, Y):
         """(C, g): C is Eq. (8), g = dC/dparams by back-propagation, layout of `params`."""
-        X = check_array(X, "X", self.sizes[0], self.dtype)
-        Y = check_array(Y, "Y", self.sizes[-1], self.dtype)
-        if X.shape[0] != Y.shape[0]:
-            raise ValueError(f"`X` and `Y` need the same number of rows, got {X.shape[0]} and {Y.shape[0]}")
+        X, Y = check_pair(X, Y, self.sizes[0], self.sizes[-1], self.dtype)
         n = X.shape[0]
         nc = _kernels.n_chunks_for(n, self.flops_per_sample, numba.get_num_threads())
         WS, G = self.workspace(nc)

@@ -9,7 +9,7 @@ import numpy as np
 from tqdm import tqdm  # plain bars: tqdm.auto warns in notebooks without ipywidgets
 
 from . import _kernels
-from .network import check_array
+from .network import check_pair, check_validation
 from .optimizers import LBFGS, _FirstOrder
 
 
@@ -40,20 +40,8 @@ def _cost(net, X, Y):
 
 
 def _check_inputs(net, X, Y, validation):
-    X = check_array(X, "X", net.sizes[0], net.dtype)
-    Y = check_array(Y, "Y", net.sizes[-1], net.dtype)
-    if X.shape[0] != Y.shape[0]:
-        raise ValueError(f"`X` and `Y` need the same number of rows, got {X.shape[0]} and {Y.shape[0]}")
-    if validation is not None:
-        try:
-            Xv, Yv = validation
-        except (TypeError, ValueError):
-            raise ValueError("`validation` must be a pair (X_val, Y_val)") from None
-        Xv = check_array(Xv, "validation X", net.sizes[0], net.dtype)
-        Yv = check_array(Yv, "validation Y", net.sizes[-1], net.dtype)
-        if Xv.shape[0] != Yv.shape[0]:
-            raise ValueError(f"`validation` arrays need the same number of rows, got {Xv.shape[0]} and {Yv.shape[0]}")
-        validation = (Xv, Yv)
+    X, Y = check_pair(X, Y, net.sizes[0], net.sizes[-1], net.dtype)
+    validation = check_validation(validation, net.sizes[0], net.sizes[-1], net.dtype)
     if "step" in net.activations:
         raise ValueError(
             "cannot train a network with a `step` activation: its derivative is zero almost "
