@@ -71,6 +71,36 @@ def test_dask_local_cluster_gives_the_same_dataset():
         assert same_data(flaky, problems.generate(Flaky(), 40, seed=1, workers=1, progress=False))
 
 
+class BlasProbe(Problem):
+    """Test-only problem whose profile is [BLAS threads, OS threads] of the solving process."""
+
+    name = "blas-probe"
+    description = "test double"
+    parameters = (Parameter("a", 0.0, 1.0, "", "unused"),)
+
+    def __init__(self):
+        self.grid = np.array([0.0, 1.0])
+        self.settings = {}
+
+    def _solve(self, params):
+        from threadpoolctl import threadpool_info
+        blas = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+        return np.array([max(blas, default=1), len(os.listdir("/proc/self/task"))], dtype=float)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork start method and /proc")
+def test_workers_run_single_threaded_blas_without_starting_a_blas_thread_pool():
+    pytest.importorskip("threadpoolctl")
+    data = problems.generate(BlasProbe(), 16, workers=2, progress=False, batch_size=1)
+    assert data.metadata["executor"] == {"kind": "processes", "workers": 2}
+    # One BLAS thread everywhere (bitwise reproducibility), and the forked
+    # worker inherits it rather than setting it, which would start OpenBLAS
+    # threads that busy-wait ~0.1 s each: one OS thread per worker process.
+    # (The parent solves batches too and has the pool's threads.)
+    assert np.all(data.Y[:, 0] == 1)
+    assert np.any(data.Y[:, 1] == 1)
+
+
 def test_failures_are_recorded_left_out_and_warned_about():
     problem = Flaky()
     X = problems.sample(problem, 64, seed=1)
