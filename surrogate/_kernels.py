@@ -28,6 +28,7 @@ from .activations import IDENTITY, RELU, SIGMOID, SILU, SOFTPLUS, STEP, TANH
 
 TILE = 32  # samples a thread carries through a layer together
 SPLIT = 8  # chunk boundaries fall on multiples of this many samples
+NARROW = 8  # layers with fewer inputs than this vectorise over outputs instead
 
 #: Where each layer's pieces sit: in `params` (w_off, b_off) and in a thread's
 #: workspace (a_off: activations a^l, s_off: sigma'(z^l), d_off: two delta
@@ -137,8 +138,11 @@ def _affine(w, b, a, z, nt):
     multiply-adds. Leftover rows and samples take the one-at-a-time loop.
     """
     J, K = w.shape
+    if K < NARROW:
+        _affine_narrow(w, b, a, z, nt)
+        return
     j = 0
-    while j + 4 <= J and K >= 8:  # narrower inputs (K < 8) fill no vector: rows alone are faster
+    while j + 4 <= J:
         t = 0
         while t + 4 <= nt:
             z00 = z01 = z02 = z03 = b[j]  # accumulate in the network's dtype
@@ -174,6 +178,23 @@ def _affine(w, b, a, z, nt):
         j += 4
     for jj in range(j, J):
         _affine_rows(w, b, a, z, jj, 0, nt)
+
+
+@jit()
+def _affine_narrow(w, b, a, z, nt):
+    """Eq. (7) for inputs narrower than a vector (K < NARROW): vectorise over j.
+
+    A transposed copy of w makes each column w[:, k] contiguous.
+    """
+    J, K = w.shape
+    wT = w.T.copy()
+    for t in range(nt):
+        for j in range(J):
+            z[t, j] = b[j]
+        for k in range(K):
+            atk = a[t, k]
+            for j in range(J):
+                z[t, j] += wT[k, j] * atk
 
 
 @jit()
@@ -222,6 +243,9 @@ def _add_weight_gradient(gw, gb, delta, a, nt):
     serves two rows.
     """
     J, K = gw.shape
+    if K < NARROW:
+        _add_weight_gradient_narrow(gw, gb, delta, a, nt)
+        return
     j = 0
     while j + 2 <= J:
         t = 0
@@ -242,13 +266,41 @@ def _add_weight_gradient(gw, gb, delta, a, nt):
 
 @jit()
 def _add_gradient_rows(gw, gb, delta, a, j0, j1, t0, nt):
-    """The same for rows j0..j1-1 and samples t0..nt-1, one at a time."""
+    """The same for rows j0..j1-1 and samples t0..nt-1, four samples a pass."""
+    K = gw.shape[1]
     for j in range(j0, j1):
-        for t in range(t0, nt):
-            d = delta[t, j]
-            gb[j] += d
-            for k in range(gw.shape[1]):
-                gw[j, k] += d * a[t, k]
+        t = t0
+        while t + 4 <= nt:
+            d0, d1, d2, d3 = delta[t, j], delta[t + 1, j], delta[t + 2, j], delta[t + 3, j]
+            gb[j] += (d0 + d1) + (d2 + d3)
+            for k in range(K):
+                gw[j, k] += (d0 * a[t, k] + d1 * a[t + 1, k]) + (d2 * a[t + 2, k] + d3 * a[t + 3, k])
+            t += 4
+        for t in range(t, nt):
+            d0 = delta[t, j]
+            gb[j] += d0
+            for k in range(K):
+                gw[j, k] += d0 * a[t, k]
+
+
+@jit()
+def _add_weight_gradient_narrow(gw, gb, delta, a, nt):
+    """Eqs. (15)-(16) for inputs narrower than a vector (K < NARROW).
+
+    Sums into a transposed (K, J) buffer, contiguous in j, then adds it to gw.
+    """
+    J, K = gw.shape
+    gT = np.zeros((K, J), gw.dtype)
+    for t in range(nt):
+        for k in range(K):
+            atk = a[t, k]
+            for j in range(J):
+                gT[k, j] += delta[t, j] * atk
+        for j in range(J):
+            gb[j] += delta[t, j]
+    for j in range(J):
+        for k in range(K):
+            gw[j, k] += gT[k, j]
 
 
 @jit()

@@ -43,14 +43,17 @@ def test_initialisation_is_seeded_and_scaled():
 @pytest.mark.parametrize("act", SMOOTH + ["step"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_predict_matches_numpy_feedforward(act, dtype, rng):
-    net = MLP([3, 7, 5, 2], activation=act, output_activation="tanh", seed=3, dtype=dtype)
+    net = MLP([3, 7, 13, 2], activation=act, output_activation="tanh", seed=3, dtype=dtype)
     X = rng.normal(size=(45, 3)) * 2
     ref = np.array([naive.feedforward(net.weights, net.biases, net.activations, x)[1][-1] for x in X])
     rtol = 1e-13 if dtype == np.float64 else 2e-5
     np.testing.assert_allclose(net.predict(X), ref, rtol=rtol, atol=rtol)
 
 
-@pytest.mark.parametrize("sizes", [[2, 1], [3, 6, 2], [4, 8, 7, 3], [2, 5, 5, 5, 5, 1]])
+# Narrow layers (< 8 inputs) and wide ones whose widths are not multiples of
+# the register blocks (4 rows x 4 samples, 2 x 4, 4 x 2): every kernel path.
+@pytest.mark.parametrize("sizes", [[2, 1], [3, 6, 2], [4, 8, 7, 3], [2, 5, 5, 5, 5, 1],
+                                   [9, 13, 10, 6], [11, 33, 1]])
 def test_loss_and_grad_matches_numpy_backprop(sizes, rng):
     net = MLP(sizes, activation="tanh", seed=0)
     X, Y = _data(rng, 37, sizes)  # 37: partial last tile
