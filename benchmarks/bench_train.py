@@ -55,6 +55,9 @@ net.predict(X)
 """
 
 
+SETTLE_SECONDS = 0.5
+
+
 def medians(jobs, repeats):
     """Time ``jobs`` ({name: make_run}, ``make_run(warmup) -> run``) in turns.
 
@@ -69,6 +72,10 @@ def medians(jobs, repeats):
     for _ in range(repeats):
         for name, make_run in jobs.items():
             run = make_run(False)
+            # Let the previous contender's idle threads stop spinning (OpenMP,
+            # Eigen and OpenBLAS pools spin for a while after work), so none
+            # is timed on a core another one still holds.
+            time.sleep(SETTLE_SECONDS)
             t0, c0 = time.perf_counter(), time.process_time()
             run()
             walls[name].append(time.perf_counter() - t0)

@@ -414,9 +414,10 @@ def batch_grad(params, X, Y, order, start, stop, lay, WS, G, grad, n_chunks):
     """grad <- (1/n) sum_x dC_x/dparams over the batch, Eqs. (12)-(13); returns C."""
     n = stop - start
     cost = accumulate(params, X, Y, order, start, stop, lay, WS, G, n_chunks)
-    grad[:] = G[0]
+    m = grad.size  # rows of G may be padded past the last parameter
+    grad[:] = G[0, :m]
     for c in range(1, n_chunks):  # fixed order: reproducible sums
-        grad += G[c]
+        grad += G[c, :m]
     grad *= 1.0 / n
     return cost / n
 
@@ -484,7 +485,7 @@ def apply_step(kind, params, G, n_chunks, scale, state, hyper, step, backup):
     c1 = 1.0 - hyper[BETA1] ** step
     c2 = 1.0 - hyper[BETA2] ** step
     s0, s1 = state[0], state[1]
-    g0 = G[0]
+    g0 = G[0]  # rows of G may be padded past the last parameter: summed, never read
     for c in range(1, n_chunks):  # fixed order: reproducible sums; whole rows vectorise
         g0 += G[c]
     finite = True

@@ -7,6 +7,20 @@ from . import _kernels
 from .activations import INITIALISATION, activation_code
 
 PREDICT_CHUNK = 65536  # rows converted and predicted at a time: bounded memory
+ALIGN = 64  # bytes: a cache line, and one AVX-512 register
+
+
+def aligned_zeros(shape, dtype):
+    """Zeros whose first element starts a cache line.
+
+    NumPy promises only 16-byte alignment; rows that straddle cache lines made
+    the same training run up to 10% slower or faster from process to process.
+    """
+    dtype = np.dtype(dtype)
+    n = int(np.prod(shape))
+    raw = np.zeros(n * dtype.itemsize + ALIGN, np.uint8)
+    start = (-raw.ctypes.data) % ALIGN
+    return raw[start:start + n * dtype.itemsize].view(dtype).reshape(shape)
 
 
 def _check_sizes(sizes):
@@ -95,7 +109,7 @@ class MLP:
         if self.dtype not in (np.float64, np.float32):
             raise ValueError(f"`dtype` must be float64 or float32, got {self.dtype}")
         self._layout, n_params, self._ws_size = _kernels.make_layout(self.sizes, codes)
-        self.params = np.zeros(n_params, self.dtype)
+        self.params = aligned_zeros(n_params, self.dtype)
         lay = self._layout
         self.weights = [self.params[o:o + J * K].reshape(J, K)
                         for o, J, K in zip(lay.w_off, self.sizes[1:], self.sizes[:-1])]
@@ -132,8 +146,10 @@ class MLP:
 
     def workspace(self, n_chunks):
         """Per-chunk tile buffers and gradient buffers for the kernels."""
-        return (np.empty((n_chunks, self._ws_size), self.dtype),
-                np.empty((n_chunks, self.n_params), self.dtype))
+        per_line = ALIGN // self.dtype.itemsize  # rows padded so each starts a cache line
+        width = -(-self.n_params // per_line) * per_line
+        return (aligned_zeros((n_chunks, self._ws_size), self.dtype),
+                aligned_zeros((n_chunks, width), self.dtype))
 
     def predict(self, X):
         """a^L for each row of X: shape (n, sizes[0]) -> (n, sizes[-1])."""
