@@ -150,15 +150,34 @@ def test_evaluate_with_known_offset():
 
 def test_evaluate_timing_and_speedup():
     model = OffsetModel(sleep=0.002)
-    report = evaluate(model, X_EVAL, Y_EVAL, solver_seconds_per_profile=1.0, repeats=3)
+    report = evaluate(model, X_EVAL, Y_EVAL, solver_seconds_per_profile=1.0, repeats=3,
+                      timing_batch=7)
     batched = report.surrogate_seconds_per_profile_batched
     single = report.surrogate_seconds_per_profile_single
-    assert 0.002 / 3 <= batched < 0.5 and 0.002 <= single < 0.5
+    assert 0.002 / 7 <= batched < 0.5 and 0.002 <= single < 0.5
     assert report.speedup_per_profile == pytest.approx(1.0 / batched, rel=1e-12)
     assert report.speedup_single == pytest.approx(1.0 / single, rel=1e-12)
     assert report.solver_seconds_per_profile == 1.0
-    # 1 call for the metrics, 3 timed batched calls, then 1 warm-up and 3 single rows
-    assert model.calls == [(3, 2)] * 4 + [(1, 2)] * 4
+    # 1 call for the metrics; the 3 rows repeated to a batch of 7: 1 warm-up and
+    # 3 timed calls; then 1 warm-up and 3 single rows
+    assert model.calls == [(3, 2)] + [(7, 2)] * 4 + [(1, 2)] * 4
+
+
+def test_evaluate_times_a_batch_of_repeated_rows():
+    seen = []
+
+    class Recorder(OffsetModel):
+        def predict(self, X):
+            seen.append(np.array(X))
+            return super().predict(X)
+
+    evaluate(Recorder(), X_EVAL, Y_EVAL, repeats=1, timing_batch=8, max_single=1)
+    batch = seen[1]
+    np.testing.assert_array_equal(batch, X_EVAL[np.arange(8) % len(X_EVAL)])
+    big = np.repeat(X_EVAL, 4, axis=0)  # more rows than timing_batch: timed as they are
+    seen.clear()
+    evaluate(Recorder(), big, np.repeat(Y_EVAL, 4, axis=0), repeats=1, timing_batch=8, max_single=1)
+    assert seen[1].shape == big.shape
 
 
 def test_evaluate_samples_at_most_max_single_rows():
