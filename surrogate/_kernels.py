@@ -11,11 +11,14 @@ input and call them. Conventions, and where they depart from the notes:
 * A thread carries a tile of TILE samples through a layer together, so each
   weight row is loaded once per tile. Tile buffers are sample-major,
   `a[t, k]`, whereas the notes write column vectors a_k.
-* A mini-batch is split into `n_chunks` contiguous runs of tiles; chunk c adds
-  its gradient into its own buffer G[c] and the buffers are summed in chunk
-  order afterwards, so results depend on the chunk count (set from the thread
-  count) but never on thread timing. Nothing is `+=`'d into shared memory
-  inside `prange`.
+* A mini-batch is split into `n_chunks` contiguous runs of samples; chunk c
+  adds its gradient into its own buffer G[c] and the buffers are summed in
+  chunk order afterwards, so results depend on the chunk count (set from the
+  thread count) but never on thread timing. Nothing is `+=`'d into shared
+  memory inside `prange`.
+* Inner loops are register-blocked (several rows and samples per pass) and
+  layers with fewer than NARROW inputs vectorise over outputs instead;
+  `tests/naive.py` is the plain transcription all of this is checked against.
 """
 from collections import namedtuple
 
@@ -135,7 +138,7 @@ def _affine(w, b, a, z, nt):
 
     Register-blocked: 4 weight rows x 4 samples per pass over k keep 16
     running sums in registers, so each load of w or a serves four
-    multiply-adds. Leftover rows and samples take the one-at-a-time loop.
+    multiply-adds. Leftover rows and samples go through `_affine_rows`.
     """
     J, K = w.shape
     if K < NARROW:
