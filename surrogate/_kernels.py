@@ -241,8 +241,8 @@ def _forward_tile(params, lay, ws, nt):
 def _add_weight_gradient(gw, gb, delta, a, nt):
     """gb += sum_t delta[t], gw += sum_t outer(delta[t], a[t]): Eqs. (15)-(16).
 
-    Register-blocked: 2 gradient rows x 8 samples per pass over k, so one
-    load and store of gw[j, k] serves eight multiply-adds and each a[t, k]
+    Register-blocked: 2 gradient rows x 4 samples per pass over k, so one
+    load and store of gw[j, k] serves four multiply-adds and each a[t, k]
     serves two rows.
     """
     J, K = gw.shape
@@ -252,21 +252,16 @@ def _add_weight_gradient(gw, gb, delta, a, nt):
     j = 0
     while j + 2 <= J:
         t = 0
-        while t + 8 <= nt:
+        while t + 4 <= nt:
             p0, p1, p2, p3 = delta[t, j], delta[t + 1, j], delta[t + 2, j], delta[t + 3, j]
-            p4, p5, p6, p7 = delta[t + 4, j], delta[t + 5, j], delta[t + 6, j], delta[t + 7, j]
             q0, q1, q2, q3 = delta[t, j + 1], delta[t + 1, j + 1], delta[t + 2, j + 1], delta[t + 3, j + 1]
-            q4, q5, q6, q7 = delta[t + 4, j + 1], delta[t + 5, j + 1], delta[t + 6, j + 1], delta[t + 7, j + 1]
-            gb[j] += ((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7))
-            gb[j + 1] += ((q0 + q1) + (q2 + q3)) + ((q4 + q5) + (q6 + q7))
+            gb[j] += (p0 + p1) + (p2 + p3)
+            gb[j + 1] += (q0 + q1) + (q2 + q3)
             for k in range(K):
                 a0, a1, a2, a3 = a[t, k], a[t + 1, k], a[t + 2, k], a[t + 3, k]
-                a4, a5, a6, a7 = a[t + 4, k], a[t + 5, k], a[t + 6, k], a[t + 7, k]
-                gw[j, k] += (((p0 * a0 + p1 * a1) + (p2 * a2 + p3 * a3))
-                             + ((p4 * a4 + p5 * a5) + (p6 * a6 + p7 * a7)))
-                gw[j + 1, k] += (((q0 * a0 + q1 * a1) + (q2 * a2 + q3 * a3))
-                                 + ((q4 * a4 + q5 * a5) + (q6 * a6 + q7 * a7)))
-            t += 8
+                gw[j, k] += (p0 * a0 + p1 * a1) + (p2 * a2 + p3 * a3)
+                gw[j + 1, k] += (q0 * a0 + q1 * a1) + (q2 * a2 + q3 * a3)
+            t += 4
         _add_gradient_rows(gw, gb, delta, a, j, j + 2, t, nt)
         j += 2
     _add_gradient_rows(gw, gb, delta, a, j, J, 0, nt)
@@ -315,27 +310,23 @@ def _add_weight_gradient_narrow(gw, gb, delta, a, nt):
 def _backpropagate(w, delta, s, below, nt):
     """below = (w^T delta) (.) sigma'(z) for each sample: Eq. (24).
 
-    Register-blocked: 4 weight rows x 4 samples per pass over k, so one load
+    Register-blocked: 4 weight rows x 2 samples per pass over k, so one load
     and store of below[t, k] serves four multiply-adds and each w[j, k]
-    serves four samples.
+    serves two samples.
     """
     J, K = w.shape
     below[:nt] = 0.0
     j = 0
     while j + 4 <= J:
         t = 0
-        while t + 4 <= nt:
+        while t + 2 <= nt:
             d0, d1, d2, d3 = delta[t, j], delta[t, j + 1], delta[t, j + 2], delta[t, j + 3]
             e0, e1, e2, e3 = delta[t + 1, j], delta[t + 1, j + 1], delta[t + 1, j + 2], delta[t + 1, j + 3]
-            f0, f1, f2, f3 = delta[t + 2, j], delta[t + 2, j + 1], delta[t + 2, j + 2], delta[t + 2, j + 3]
-            g0, g1, g2, g3 = delta[t + 3, j], delta[t + 3, j + 1], delta[t + 3, j + 2], delta[t + 3, j + 3]
             for k in range(K):
                 w0, w1, w2, w3 = w[j, k], w[j + 1, k], w[j + 2, k], w[j + 3, k]
                 below[t, k] += (w0 * d0 + w1 * d1) + (w2 * d2 + w3 * d3)
                 below[t + 1, k] += (w0 * e0 + w1 * e1) + (w2 * e2 + w3 * e3)
-                below[t + 2, k] += (w0 * f0 + w1 * f1) + (w2 * f2 + w3 * f3)
-                below[t + 3, k] += (w0 * g0 + w1 * g1) + (w2 * g2 + w3 * g3)
-            t += 4
+            t += 2
         _backpropagate_rows(w, delta, below, j, j + 4, t, nt)
         j += 4
     _backpropagate_rows(w, delta, below, j, J, 0, nt)
