@@ -18,26 +18,20 @@ import numpy as np
 
 __all__ = ["Parameter", "Problem"]
 
-try:
-    from threadpoolctl import threadpool_limits
-except ImportError:  # pragma: no cover - threadpoolctl comes with most installs
-    threadpool_limits = None
+from threadpoolctl import threadpool_limits
 
 
 @contextlib.contextmanager
 def single_threaded_blas():
-    """Run the block with one BLAS thread (a no-op without threadpoolctl).
+    """Run the block with one BLAS thread.
 
     Solvers built on small dense factorisations are slower, not faster, with
     a threaded BLAS (10-50x on a loaded machine), and generation runs many
     solves in parallel already.  A fixed thread count also fixes the order
     of floating-point sums, so results are bitwise reproducible.
     """
-    if threadpool_limits is None:
+    with threadpool_limits(limits=1, user_api="blas"):
         yield
-    else:
-        with threadpool_limits(limits=1, user_api="blas"):
-            yield
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 import numpy as np
 
 from ._cache import BatchResult, Cache
-from .base import Problem, single_threaded_blas, threadpool_limits
+from .base import Problem, check_positive_int, single_threaded_blas, threadpool_limits
 from .dataset import Dataset
 from .sampling import METHODS, sample
 
@@ -51,7 +51,7 @@ def _limit_worker_blas(inherited=False):
     global _worker_blas_limit
     if inherited:
         _worker_blas_limit = "inherited from the parent at fork"
-    elif _worker_blas_limit is None and threadpool_limits is not None:
+    elif _worker_blas_limit is None:
         _worker_blas_limit = threadpool_limits(limits=1, user_api="blas")
 
 
@@ -183,12 +183,6 @@ def _run_dask(problem, tasks, client, window):
 
 
 # ------------------------------------------------------------------- helpers
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def default_batch_size(n):
     """About 64 batches: enough to balance the load, few enough to be cheap."""
     return max(1, -(-n // 64))
@@ -247,18 +241,18 @@ def generate(problem, n, method="sobol", seed=0, workers=None, client=None, cach
         problem = get(problem)
     if not isinstance(problem, Problem):
         raise ValueError(f"`problem` must be a problems.Problem or a problem name, got {problem!r}")
-    n = _check_int("n", n, 1)
+    n = check_positive_int("n", n, 1)
     if progress not in (None, True, False):
         raise ValueError(f"`progress` must be True, False or None, got {progress!r}")
     if method not in METHODS:  # checked here too so the error comes before any work
         raise ValueError(f"unknown sampling method {method!r}; choose one of {', '.join(map(repr, METHODS))}")
-    batch_size = default_batch_size(n) if batch_size is None else _check_int("batch_size", batch_size, 1)
+    batch_size = default_batch_size(n) if batch_size is None else check_positive_int("batch_size", batch_size, 1)
     if client is not None and workers is not None:
         raise ValueError(f"give either `workers` (local processes) or `client` (Dask), not both; "
                          f"got workers={workers!r} and a client")
     if client is None:
         workers = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                   else os.cpu_count() or 1) if workers is None else _check_int("workers", workers, 1)
+                   else os.cpu_count() or 1) if workers is None else check_positive_int("workers", workers, 1)
 
     X = sample(problem, n, method, seed)
     m = problem.grid.size
