@@ -185,7 +185,7 @@ def main(argv=None):
         print(f"  {name:<34} rel L2 {err:.3e}   fit {seconds:7.1f} s", flush=True)
 
     ours_err, ours_s = rows[0][1], rows[0][2]
-    print(f"\n| contender | held-out rel L2 (mean) | error / ours | fit time (s) | time / ours |")
+    print("\n| contender | held-out rel L2 (mean) | error / ours | fit time (s) | time / ours |")
     print("|---|---:|---:|---:|---:|")
     for name, err, seconds in rows:
         print(f"| {name} | {err:.3e} | {err / ours_err:.1f}x | {seconds:.1f} | {seconds / ours_s:.1f}x |")

@@ -27,7 +27,7 @@ from numba import prange
 
 from . import _elementary as ef
 from ._jit import jit
-from .activations import IDENTITY, RELU, SIGMOID, SILU, SOFTPLUS, STEP, TANH
+from .activations import RELU, SIGMOID, SILU, SOFTPLUS, STEP, TANH  # else IDENTITY
 
 TILE = 32  # samples a thread carries through a layer together
 SPLIT = 8  # chunk boundaries fall on multiples of this many samples

@@ -18,7 +18,6 @@ What a physicist uses: ``Surrogate().fit(X, Y)`` on parameter points X
   predicts bit-identically.
 """
 import contextlib
-import math
 import time
 import warnings
 
@@ -26,6 +25,7 @@ import numba
 import numpy as np
 
 from . import io
+from ._checks import check_in_range, check_int, check_positive
 from .network import MLP, check_array, check_pair, check_validation
 from .optimizers import LBFGS, Adam, CosineDecay
 from .training import History, train
@@ -51,18 +51,6 @@ def _package_version():
         return version("surrogate-toolkit")
     except Exception:  # not installed (e.g. run from a source tree)
         return "unknown"
-
-
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_fraction(name, value, lo, hi):
-    if not (isinstance(value, (int, float, np.floating)) and lo <= value < hi):
-        raise ValueError(f"`{name}` must be a number in [{lo}, {hi}), got {value!r}")
-    return float(value)
 
 
 @contextlib.contextmanager
@@ -136,27 +124,25 @@ class Surrogate:
                  batch_size=32, lr=3e-3, patience=100, lbfgs_iter=800, validation_fraction=0.15,
                  pca_tol=1e-5, domain="warn", dtype=np.float64, threads=1):
         try:
-            self.hidden = tuple(_check_int("hidden", h, 1) for h in hidden)
+            self.hidden = tuple(check_int("hidden", h, 1) for h in hidden)
         except TypeError:
             raise ValueError(f"`hidden` must be a sequence of layer widths, got {hidden!r}") from None
         self.activation = activation
-        self.seed = _check_int("seed", seed, 0)
-        self.epochs = _check_int("epochs", epochs, 1)
-        self.batch_size = _check_int("batch_size", batch_size, 1)
-        if not (isinstance(lr, (int, float, np.floating)) and math.isfinite(lr) and lr > 0):
-            raise ValueError(f"`lr` must be a finite number > 0, got {lr!r}")
-        self.lr = float(lr)
-        self.patience = _check_int("patience", patience, 1)
-        self.lbfgs_iter = _check_int("lbfgs_iter", lbfgs_iter, 0)
-        self.validation_fraction = _check_fraction("validation_fraction", validation_fraction, 0.0, 0.9)
+        self.seed = check_int("seed", seed, 0)
+        self.epochs = check_int("epochs", epochs, 1)
+        self.batch_size = check_int("batch_size", batch_size, 1)
+        self.lr = check_positive("lr", lr)
+        self.patience = check_int("patience", patience, 1)
+        self.lbfgs_iter = check_int("lbfgs_iter", lbfgs_iter, 0)
+        self.validation_fraction = check_in_range("validation_fraction", validation_fraction, 0.0, 0.9)
         if pca_tol is not None:
-            pca_tol = _check_fraction("pca_tol", pca_tol, 0.0, 1.0)
+            pca_tol = check_in_range("pca_tol", pca_tol, 0.0, 1.0)
         self.pca_tol = pca_tol
         self.domain = _domain_mode(domain)
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float64, np.float32):
             raise ValueError(f"`dtype` must be float64 or float32, got {self.dtype}")
-        self.threads = None if threads is None else _check_int("threads", threads, 1)
+        self.threads = None if threads is None else check_int("threads", threads, 1)
         self.net = None
         self.history = {}
         self.fit_seconds = None

@@ -9,24 +9,7 @@ import math
 import numpy as np
 
 from . import _kernels
-
-
-def _positive(name, value):
-    if not (isinstance(value, (int, float, np.floating, np.integer)) and math.isfinite(value) and value > 0):
-        raise ValueError(f"`{name}` must be a finite number > 0, got {value!r}")
-    return float(value)
-
-
-def _in_unit(name, value):
-    if not (isinstance(value, (int, float, np.floating, np.integer)) and 0.0 <= value < 1.0):
-        raise ValueError(f"`{name}` must be in [0, 1), got {value!r}")
-    return float(value)
-
-
-def _non_negative(name, value):
-    if not (isinstance(value, (int, float, np.floating, np.integer)) and math.isfinite(value) and value >= 0):
-        raise ValueError(f"`{name}` must be a finite number >= 0, got {value!r}")
-    return float(value)
+from ._checks import check_in_range, check_int, check_non_negative, check_positive
 
 
 # -- schedules ---------------------------------------------------------------
@@ -48,9 +31,7 @@ class StepDecay(Constant):
     """lr0 * gamma ** (epoch // step_size)."""
 
     def __init__(self, step_size, gamma=0.1):
-        if not (isinstance(step_size, (int, np.integer)) and step_size >= 1):
-            raise ValueError(f"`step_size` must be an integer >= 1, got {step_size!r}")
-        self.step_size, self.gamma = int(step_size), _positive("gamma", gamma)
+        self.step_size, self.gamma = check_int("step_size", step_size), check_positive("gamma", gamma)
 
     def __call__(self, epoch, lr0):
         return lr0 * self.gamma ** (epoch // self.step_size)
@@ -60,7 +41,7 @@ class ExponentialDecay(Constant):
     """lr0 * gamma ** epoch."""
 
     def __init__(self, gamma):
-        self.gamma = _positive("gamma", gamma)
+        self.gamma = check_positive("gamma", gamma)
 
     def __call__(self, epoch, lr0):
         return lr0 * self.gamma ** epoch
@@ -70,9 +51,7 @@ class CosineDecay(Constant):
     """Cosine annealing from lr0 to lr_min over `epochs` epochs (Loshchilov & Hutter 2017)."""
 
     def __init__(self, epochs, lr_min=0.0):
-        if not (isinstance(epochs, (int, np.integer)) and epochs >= 1):
-            raise ValueError(f"`epochs` must be an integer >= 1, got {epochs!r}")
-        self.epochs, self.lr_min = int(epochs), _non_negative("lr_min", lr_min)
+        self.epochs, self.lr_min = check_int("epochs", epochs), check_non_negative("lr_min", lr_min)
 
     def __call__(self, epoch, lr0):
         frac = min(epoch, self.epochs) / self.epochs
@@ -86,10 +65,8 @@ class ReduceOnPlateau(Constant):
     def __init__(self, factor=0.5, patience=10, min_lr=0.0, threshold=1e-4):
         if not 0.0 < factor < 1.0:
             raise ValueError(f"`factor` must be in (0, 1), got {factor!r}")
-        if not (isinstance(patience, (int, np.integer)) and patience >= 1):
-            raise ValueError(f"`patience` must be an integer >= 1, got {patience!r}")
-        self.factor, self.patience = float(factor), int(patience)
-        self.min_lr, self.threshold = _non_negative("min_lr", min_lr), _non_negative("threshold", threshold)
+        self.factor, self.patience = float(factor), check_int("patience", patience)
+        self.min_lr, self.threshold = check_non_negative("min_lr", min_lr), check_non_negative("threshold", threshold)
         self.reset()
 
     def reset(self):
@@ -116,8 +93,8 @@ class _FirstOrder:
     kind = None
 
     def __init__(self, lr, weight_decay, schedule):
-        self.lr = _positive("lr", lr)
-        self.weight_decay = _non_negative("weight_decay", weight_decay)
+        self.lr = check_positive("lr", lr)
+        self.weight_decay = check_non_negative("weight_decay", weight_decay)
         if schedule is not None and not callable(schedule):
             raise ValueError(f"`schedule` must be a schedule such as CosineDecay(100), got {schedule!r}")
         self.schedule = schedule if schedule is not None else Constant()
@@ -161,7 +138,7 @@ class SGD(_FirstOrder):
     kind = _kernels.SGD
 
     def __init__(self, lr, momentum=0.0, nesterov=False, weight_decay=0.0, schedule=None):
-        self.momentum = _in_unit("momentum", momentum)
+        self.momentum = check_in_range("momentum", momentum, 0, 1)
         if nesterov and self.momentum == 0.0:
             raise ValueError("`nesterov=True` needs `momentum` > 0, got momentum=0")
         self.nesterov = bool(nesterov)
@@ -182,8 +159,8 @@ class Adam(_FirstOrder):
     kind = _kernels.ADAM
 
     def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, schedule=None):
-        self.beta1, self.beta2 = _in_unit("beta1", beta1), _in_unit("beta2", beta2)
-        self.eps = _positive("eps", eps)
+        self.beta1, self.beta2 = check_in_range("beta1", beta1, 0, 1), check_in_range("beta2", beta2, 0, 1)
+        self.eps = check_positive("eps", eps)
         super().__init__(lr, weight_decay, schedule)
 
     def hyper(self, lr):
@@ -204,11 +181,9 @@ class LBFGS:
     """
 
     def __init__(self, history=20, ftol=1e-12, gtol=1e-10, weight_decay=0.0):
-        if not (isinstance(history, (int, np.integer)) and history >= 1):
-            raise ValueError(f"`history` must be an integer >= 1, got {history!r}")
-        self.history = int(history)
-        self.ftol, self.gtol = _non_negative("ftol", ftol), _non_negative("gtol", gtol)
-        self.weight_decay = _non_negative("weight_decay", weight_decay)
+        self.history = check_int("history", history)
+        self.ftol, self.gtol = check_non_negative("ftol", ftol), check_non_negative("gtol", gtol)
+        self.weight_decay = check_non_negative("weight_decay", weight_decay)
 
     def __repr__(self):
         return f"LBFGS(history={self.history}, ftol={self.ftol}, gtol={self.gtol}, weight_decay={self.weight_decay})"

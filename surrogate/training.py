@@ -9,6 +9,7 @@ import numpy as np
 from tqdm import tqdm  # plain bars: tqdm.auto warns in notebooks without ipywidgets
 
 from . import _kernels
+from ._checks import check_int
 from .network import check_pair, check_validation
 from .optimizers import LBFGS, _FirstOrder
 
@@ -50,18 +51,12 @@ def _check_inputs(net, X, Y, validation):
     return X, Y, validation
 
 
-def _positive_int(name, value):
-    if not (isinstance(value, (int, np.integer)) and value >= 1):
-        raise ValueError(f"`{name}` must be an integer >= 1, got {value!r}")
-    return int(value)
-
-
 class _Monitor:
     """Tracks the best epoch, early stopping, callbacks and the progress bar."""
 
     def __init__(self, net, history, epochs, early_stopping, callbacks, progress, desc):
         self.net, self.history = net, history
-        self.patience = None if early_stopping is None else _positive_int("early_stopping", early_stopping)
+        self.patience = None if early_stopping is None else check_int("early_stopping", early_stopping)
         self.callbacks = list(callbacks or [])
         if progress == "auto":
             progress = sys.stderr.isatty()
@@ -133,7 +128,7 @@ def train(net, X, Y, optimizer, batch_size=16, epochs=100, shuffle=True, seed=No
         holds the last finite values.
     """
     X, Y, validation = _check_inputs(net, X, Y, validation)
-    epochs = _positive_int("epochs", epochs)
+    epochs = check_int("epochs", epochs)
     history = History()
     monitor = _Monitor(net, history, epochs, early_stopping, callbacks, progress,
                        type(optimizer).__name__)
@@ -141,7 +136,7 @@ def train(net, X, Y, optimizer, batch_size=16, epochs=100, shuffle=True, seed=No
         if isinstance(optimizer, LBFGS):
             _run_lbfgs(net, X, Y, optimizer, epochs, validation, monitor)
         elif isinstance(optimizer, _FirstOrder):
-            _run_first_order(net, X, Y, optimizer, _positive_int("batch_size", batch_size),
+            _run_first_order(net, X, Y, optimizer, check_int("batch_size", batch_size),
                              epochs, shuffle, seed, validation, monitor)
         else:
             raise ValueError(f"`optimizer` must be SGD, Adam or LBFGS, got {optimizer!r}")
