@@ -71,11 +71,11 @@ def _domain_mode(value, name="domain"):
 
 
 def _as_2d(a, name):
-    """A finite float64 (n, k) array, or ValueError naming `name`."""
+    """`a` as an array, or ValueError naming `name` unless it is 2-D."""
     a = np.asarray(a)
     if a.ndim != 2:
         raise ValueError(f"`{name}` must be a 2-D array (rows are samples), got shape {a.shape}")
-    return check_array(a, name, a.shape[1], np.float64)
+    return a
 
 
 class Surrogate:
@@ -243,7 +243,7 @@ class Surrogate:
             validation points (which lies a little inside the sampled box).
         """
         t0 = time.perf_counter()
-        X, Y = _as_2d(X, "X"), _as_2d(Y, "Y")
+        X, Y = _as_2d(X, "X"), _as_2d(Y, "Y")  # widths from the data, then the full check
         X, Y = check_pair(X, Y, X.shape[1], Y.shape[1], np.float64)
         if metadata is not None and not isinstance(metadata, dict):
             raise ValueError(f"`metadata` must be a dict, got {type(metadata).__name__}")
