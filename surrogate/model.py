@@ -364,8 +364,7 @@ class Surrogate:
         single = X.ndim == 1
         X2 = check_array(X[None, :] if single else X, "X", self.n_inputs, np.float64)
         self.check_domain(X2, domain)
-        with _numba_threads(self.threads):
-            coeff = self.net.predict(self._encode_x(X2))
+        coeff = self.net.predict(self._encode_x(X2), threads=self.threads)
         Y = coeff.astype(np.float64, copy=False) @ self._decode
         Y += self.y_mean
         return Y[0] if single else Y

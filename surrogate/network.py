@@ -151,8 +151,11 @@ class MLP:
         return (aligned_zeros((n_chunks, self._ws_size), self.dtype),
                 aligned_zeros((n_chunks, width), self.dtype))
 
-    def predict(self, X):
-        """a^L for each row of X: shape (n, sizes[0]) -> (n, sizes[-1])."""
+    def predict(self, X, threads=None):
+        """a^L for each row of X: shape (n, sizes[0]) -> (n, sizes[-1]).
+
+        threads: at most this many threads (None: Numba's setting).
+        """
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.sizes[0] or X.shape[0] == 0:
             raise ValueError(f"`X` must have shape (n, {self.sizes[0]}) with n >= 1, "
@@ -160,7 +163,7 @@ class MLP:
         out = np.empty((X.shape[0], self.sizes[-1]), self.dtype)
         # the forward pass is a third of a training step's flops
         flops = self.flops_per_sample // 3
-        n_threads = numba.get_num_threads()
+        n_threads = numba.get_num_threads() if threads is None else min(threads, numba.get_num_threads())
         WS, _ = self.workspace(_kernels.n_chunks_for(min(X.shape[0], PREDICT_CHUNK), flops, n_threads))
         for r0 in range(0, X.shape[0], PREDICT_CHUNK):
             part = check_array(X[r0:r0 + PREDICT_CHUNK], "X", self.sizes[0], self.dtype)
