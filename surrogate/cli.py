@@ -12,6 +12,7 @@ stdout.
 """
 import argparse
 import json
+import os
 import pathlib
 import sys
 import time
@@ -185,7 +186,7 @@ def _md_table(reports):
 
 
 def _write_report(out, title, model, reports, sets, extra):
-    """metrics.json, report.md and the PNGs for `reports` (name -> Report) in `out`."""
+    """report.md and the PNGs for `reports` (name -> Report) in `out`; returns the metrics."""
     from . import plotting
     out.mkdir(parents=True, exist_ok=True)
     pngs = []
@@ -200,7 +201,6 @@ def _write_report(out, title, model, reports, sets, extra):
            "surrogate_seconds_per_profile": first.surrogate_seconds_per_profile_batched,
            "fit_seconds": model.fit_seconds, "model": model.get_params(),
            "n_train": model.n_train, "n_validation": model.n_val}
-    (out / "metrics.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     md = [f"# {title}", ""]
     if extra.get("description"):
         md += [extra["description"], ""]
@@ -208,11 +208,18 @@ def _write_report(out, title, model, reports, sets, extra):
            f"trained on {model.n_train} cases, validated on {model.n_val}, fit in {model.fit_seconds:.1f} s. "
            + " ".join(f"{name}: {rep.n_samples} held-out cases." for name, rep in reports.items()), "",
            "Solver time is one process per profile; surrogate time is `predict` on one thread, "
-           "batched over the held-out cases or one case per call.", "",
+           "batched (10 000 profiles: the held-out inputs, repeated) or one case per call.", "",
            _md_table(reports), ""]
     md += [f"![{p[:-4]}]({p})" for p in pngs]
     (out / "report.md").write_text("\n".join(md) + "\n", encoding="utf-8")
     return doc
+
+
+def _write_metrics(out, doc):
+    """metrics.json, written whole or not at all (temporary file, then rename)."""
+    tmp = out / ".metrics.json.tmp"
+    tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, out / "metrics.json")
 
 
 # -- commands -------------------------------------------------------------------
@@ -270,9 +277,10 @@ def cmd_evaluate(args):
     outside = int(model.outside(data.X).sum())
     report = _evaluate(model, data, extrapolating=True)
     out = pathlib.Path(args.out)
-    _write_report(out, f"Evaluation of {args.model} on {args.data}", model, {"test": report},
+    doc = _write_report(out, f"Evaluation of {args.model} on {args.data}", model, {"test": report},
                   {"test": data}, {"problem": data.metadata.get("problem"), "data": str(args.data),
                                    "model_file": str(args.model), "n_outside_training_box": outside})
+    _write_metrics(out, doc)
     print(report)
     print(f"wrote {out}/metrics.json, report.md and plots")
     return 0
@@ -318,7 +326,7 @@ def cmd_run(args):
                          "n_interpolation_test": len(test), "n_extrapolation_test": len(edge),
                          "extrapolation_edge_threshold": thr, "quick": bool(args.quick)})
     doc["total_seconds"] = time.perf_counter() - t0
-    (out / "metrics.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    _write_metrics(out, doc)
 
     for name, rep in reports.items():
         print(f"== {problem.name}: {name} ==")
