@@ -174,9 +174,11 @@ def _run_first_order(net, X, Y, opt, batch_size, epochs, shuffle, seed, validati
 def _run_lbfgs(net, X, Y, opt, max_iter, validation, monitor):
     import scipy.optimize  # here, not at the top: it costs ~0.4 s of every import
     wd = opt.weight_decay
-    last = {"x": net.params.astype(np.float64), "cost": None}
+    x0 = net.params.astype(np.float64)
+    last_finite = x0
 
     def cost_and_grad(p):
+        nonlocal last_finite
         net.params[:] = p
         cost, g = net.loss_and_grad(X, Y)
         g = g.astype(np.float64)
@@ -184,7 +186,7 @@ def _run_lbfgs(net, X, Y, opt, max_iter, validation, monitor):
             cost += 0.5 * wd * float(p @ p)
             g += wd * p
         if np.isfinite(cost) and np.isfinite(g).all():
-            last["x"], last["cost"] = p.copy(), cost
+            last_finite = p.copy()
         return cost, g
 
     def callback(intermediate_result):
@@ -195,9 +197,9 @@ def _run_lbfgs(net, X, Y, opt, max_iter, validation, monitor):
             raise StopIteration
 
     res = scipy.optimize.minimize(
-        cost_and_grad, net.params.astype(np.float64), jac=True, method="L-BFGS-B", callback=callback,
+        cost_and_grad, x0, jac=True, method="L-BFGS-B", callback=callback,
         options={"maxiter": max_iter, "maxcor": opt.history, "ftol": opt.ftol, "gtol": opt.gtol})
     if not np.isfinite(res.fun) or not np.isfinite(res.x).all():
-        net.params[:] = last["x"]
+        net.params[:] = last_finite
         raise TrainingDiverged("L-BFGS produced a non-finite cost; `net.params` keeps the last finite values.")
     net.params[:] = res.x
