@@ -275,7 +275,7 @@ def _predict(model, X, n: int, m: int) -> np.ndarray:
 
 
 def evaluate(model, X, Y, *, solver_seconds_per_profile: float | None = None,
-             timing: bool = True, repeats: int = 5, max_single: int = 50,
+             timing: bool = True, repeats: int = 30, max_single: int = 50,
              timing_batch: int = 10_000) -> Report:
     """Judge `model` (anything with ``predict(X) -> (n, m)``) on held-out inputs X and truth Y.
 
@@ -284,7 +284,9 @@ def evaluate(model, X, Y, *, solver_seconds_per_profile: float | None = None,
     repeated cyclically when there are fewer: a surrogate serving profiles in
     bulk amortises its per-call overhead over large batches, which a small
     test set would not show), divided by the batch size (the first, untimed
-    call warms up any JIT); one at a time is the median of ``predict(X[i:i+1])`` over up to
+    call warms up any JIT; 30 calls by default, because the first few
+    milliseconds after a fit can be several times slower while other thread
+    pools wind down); one at a time is the median of ``predict(X[i:i+1])`` over up to
     `max_single` evenly spaced rows, each its own call, as inside a scan or a
     transport code. Speed-ups divide `solver_seconds_per_profile` by those.
     """
