@@ -222,6 +222,14 @@ def _write_metrics(out, doc):
     os.replace(tmp, out / "metrics.json")
 
 
+def _out_file(path):
+    """--out as a path whose directory exists, or a UserError."""
+    out = pathlib.Path(path)
+    if not out.parent.is_dir():
+        raise UserError(f"--out: directory {str(out.parent)!r} does not exist")
+    return out
+
+
 # -- commands -------------------------------------------------------------------
 
 def cmd_problems(args):
@@ -239,9 +247,7 @@ def cmd_problems(args):
 
 def cmd_generate(args):
     problem = _get_problem(args.problem)
-    out = pathlib.Path(args.out)
-    if not out.parent.is_dir():
-        raise UserError(f"--out: directory {str(out.parent)!r} does not exist")
+    out = _out_file(args.out)
     methods = _problems().sampling.METHODS
     if args.method not in methods:
         raise UserError(f"argument --method: unknown sampling method {args.method!r}; choose one of {', '.join(methods)}")
@@ -256,9 +262,7 @@ def cmd_generate(args):
 
 def cmd_train(args):
     data = _load_dataset(args.data)
-    out = pathlib.Path(args.out)
-    if not out.parent.is_dir():
-        raise UserError(f"--out: directory {str(out.parent)!r} does not exist")
+    out = _out_file(args.out)
     defaults = _defaults_for(data.metadata.get("problem"), args.quick)
     options = _model_options(args, defaults)
     options["validation_fraction"] = args.validation_fraction
