@@ -27,6 +27,7 @@ from numba import prange
 
 from . import _elementary as ef
 from ._jit import jit
+from ._views import matrix
 from .activations import RELU, SIGMOID, SILU, SOFTPLUS, STEP, TANH  # else IDENTITY
 
 TILE = 32  # samples a thread carries through a layer together
@@ -35,8 +36,9 @@ NARROW = 8  # layers with fewer inputs than this vectorise over outputs instead
 
 #: Where each layer's pieces sit: in `params` (w_off, b_off) and in a thread's
 #: workspace (a_off: activations a^l, s_off: sigma'(z^l), d_off: two delta
-#: buffers used alternately). All int64 arrays.
-Layout = namedtuple("Layout", "sizes acts w_off b_off a_off s_off d_off")
+#: buffers used alternately, n_off: scratch for layers narrower than NARROW).
+#: All int64.
+Layout = namedtuple("Layout", "sizes acts w_off b_off a_off s_off d_off n_off")
 
 SGD, ADAM = 0, 1
 # Optimiser hyper-parameters travel as one float64 array in this order.
@@ -69,20 +71,19 @@ def make_layout(sizes, acts):
         s_off[l] = w
         w += TILE * sizes[l + 1]
     d_off = np.array([w, w + TILE * sizes.max()], np.int64)
-    layout = Layout(sizes, np.asarray(acts, np.int64), w_off, b_off, a_off, s_off, d_off)
-    return layout, int(p), int(w + 2 * TILE * sizes.max())
+    n_off = np.int64(w + 2 * TILE * sizes.max())
+    layout = Layout(sizes, np.asarray(acts, np.int64), w_off, b_off, a_off, s_off, d_off, n_off)
+    return layout, int(p), int(n_off + NARROW * sizes.max())
 
 
 @jit()
-def _activate(code, a, s, nt):
-    """a <- sigma(z) in place (a holds z on entry) and s <- sigma'(z), rows t < nt.
+def _activate(code, a, s):
+    """a <- sigma(z) in place (a holds z on entry) and s <- sigma'(z).
 
-    Works on the tile's first nt rows as one flat run: a view per sample
-    would cost an atomic reference count each.
+    a and s are flat runs (a tile's first rows), so one loop vectorises over
+    all of them.
     """
-    n = nt * a.shape[1]
-    a = a.reshape(a.size)[:n]
-    s = s.reshape(s.size)[:n]
+    n = a.size
     if code == TANH:
         for j in range(n):
             y = ef.tanh(a[j])
@@ -119,11 +120,6 @@ def _activate(code, a, s, nt):
 
 
 @jit()
-def _tile(ws, off, rows, cols):
-    return ws[off:off + rows * cols].reshape((rows, cols))
-
-
-@jit()
 def _load_rows(X, order, start, nt, a0):
     """a0[t] = X[order[start + t]] (or X[start + t] when `order` is empty)."""
     for t in range(nt):
@@ -133,7 +129,7 @@ def _load_rows(X, order, start, nt, a0):
 
 
 @jit()
-def _affine(w, b, a, z, nt):
+def _affine(w, b, a, z, nt, scratch):
     """z[t] = w a[t] + b for each sample t: Eq. (7).
 
     Register-blocked: 4 weight rows x 4 samples per pass over k keep 16
@@ -142,7 +138,7 @@ def _affine(w, b, a, z, nt):
     """
     J, K = w.shape
     if K < NARROW:
-        _affine_narrow(w, b, a, z, nt)
+        _affine_narrow(w, b, a, z, nt, matrix(scratch, 0, K, J))
         return
     j = 0
     while j + 4 <= J:
@@ -184,20 +180,30 @@ def _affine(w, b, a, z, nt):
 
 
 @jit()
-def _affine_narrow(w, b, a, z, nt):
+def _affine_narrow(w, b, a, z, nt, wT):
     """Eq. (7) for inputs narrower than a vector (K < NARROW): vectorise over j.
 
-    A transposed copy of w makes each column w[:, k] contiguous.
+    wT (workspace) gets w transposed, so each column w[:, k] is contiguous.
+    Inputs go two a pass, the first pass with the bias: each pass loads and
+    stores z[t] once.
     """
     J, K = w.shape
-    wT = w.T.copy()
-    for t in range(nt):
-        for j in range(J):
-            z[t, j] = b[j]
+    for j in range(J):
         for k in range(K):
-            atk = a[t, k]
+            wT[k, j] = w[j, k]
+    for t in range(nt):
+        if K % 2:
+            a0 = a[t, 0]
             for j in range(J):
-                z[t, j] += wT[k, j] * atk
+                z[t, j] = b[j] + a0 * wT[0, j]
+        else:
+            a0, a1 = a[t, 0], a[t, 1]
+            for j in range(J):
+                z[t, j] = b[j] + (a0 * wT[0, j] + a1 * wT[1, j])
+        for k in range(2 - K % 2, K, 2):
+            a0, a1 = a[t, k], a[t, k + 1]
+            for j in range(J):
+                z[t, j] += a0 * wT[k, j] + a1 * wT[k + 1, j]
 
 
 @jit()
@@ -228,17 +234,17 @@ def _forward_tile(params, lay, ws, nt):
     sizes = lay.sizes
     for l in range(sizes.size - 1):
         K, J = sizes[l], sizes[l + 1]
-        w = params[lay.w_off[l]:lay.w_off[l] + J * K].reshape((J, K))
+        w = matrix(params, lay.w_off[l], J, K)
         b = params[lay.b_off[l]:lay.b_off[l] + J]
-        a = _tile(ws, lay.a_off[l], TILE, K)
-        z = _tile(ws, lay.a_off[l + 1], TILE, J)
-        s = _tile(ws, lay.s_off[l], TILE, J)
-        _affine(w, b, a, z, nt)
-        _activate(lay.acts[l], z, s, nt)
+        a = matrix(ws, lay.a_off[l], TILE, K)
+        z = matrix(ws, lay.a_off[l + 1], TILE, J)
+        _affine(w, b, a, z, nt, ws[lay.n_off:])
+        _activate(lay.acts[l], ws[lay.a_off[l + 1]:lay.a_off[l + 1] + nt * J],
+                  ws[lay.s_off[l]:lay.s_off[l] + nt * J])
 
 
 @jit()
-def _add_weight_gradient(gw, gb, delta, a, nt):
+def _add_weight_gradient(gw, gb, delta, a, nt, scratch):
     """gb += sum_t delta[t], gw += sum_t outer(delta[t], a[t]): Eqs. (15)-(16).
 
     Register-blocked: 2 gradient rows x 4 samples per pass over k, so one
@@ -247,7 +253,7 @@ def _add_weight_gradient(gw, gb, delta, a, nt):
     """
     J, K = gw.shape
     if K < NARROW:
-        _add_weight_gradient_narrow(gw, gb, delta, a, nt)
+        _add_weight_gradient_narrow(gw, gb, delta, a, nt, matrix(scratch, 0, K, J))
         return
     j = 0
     while j + 2 <= J:
@@ -287,18 +293,29 @@ def _add_gradient_rows(gw, gb, delta, a, j0, j1, t0, nt):
 
 
 @jit()
-def _add_weight_gradient_narrow(gw, gb, delta, a, nt):
+def _add_weight_gradient_narrow(gw, gb, delta, a, nt, gT):
     """Eqs. (15)-(16) for inputs narrower than a vector (K < NARROW).
 
-    Sums into a transposed (K, J) buffer, contiguous in j, then adds it to gw.
+    Sums into gT (workspace, (K, J), contiguous in j), two samples a pass,
+    then adds it to gw.
     """
     J, K = gw.shape
-    gT = np.zeros((K, J), gw.dtype)
-    for t in range(nt):
+    for k in range(K):
+        for j in range(J):
+            gT[k, j] = 0.0
+    for t in range(0, nt - 1, 2):
         for k in range(K):
-            atk = a[t, k]
+            a0, a1 = a[t, k], a[t + 1, k]
             for j in range(J):
-                gT[k, j] += delta[t, j] * atk
+                gT[k, j] += delta[t, j] * a0 + delta[t + 1, j] * a1
+        for j in range(J):
+            gb[j] += delta[t, j] + delta[t + 1, j]
+    if nt % 2:
+        t = nt - 1
+        for k in range(K):
+            a0 = a[t, k]
+            for j in range(J):
+                gT[k, j] += delta[t, j] * a0
         for j in range(J):
             gb[j] += delta[t, j]
     for j in range(J):
@@ -354,9 +371,9 @@ def _backward_tile(params, lay, ws, nt, Y, order, start, g):
     sizes = lay.sizes
     L = sizes.size - 1
     m = sizes[L]
-    aL = _tile(ws, lay.a_off[L], TILE, m)
-    sL = _tile(ws, lay.s_off[L - 1], TILE, m)
-    delta = _tile(ws, lay.d_off[0], TILE, m)
+    aL = matrix(ws, lay.a_off[L], TILE, m)
+    sL = matrix(ws, lay.s_off[L - 1], TILE, m)
+    delta = matrix(ws, lay.d_off[0], TILE, m)
     cost = 0.0
     for t in range(nt):  # Eq. (18): delta^L = (a^L - y) sigma'(z^L)
         r = order[start + t] if order.size else start + t
@@ -367,15 +384,15 @@ def _backward_tile(params, lay, ws, nt, Y, order, start, g):
     cur = 0
     for l in range(L - 1, -1, -1):
         K, J = sizes[l], sizes[l + 1]
-        w = params[lay.w_off[l]:lay.w_off[l] + J * K].reshape((J, K))
-        gw = g[lay.w_off[l]:lay.w_off[l] + J * K].reshape((J, K))
+        w = matrix(params, lay.w_off[l], J, K)
+        gw = matrix(g, lay.w_off[l], J, K)
         gb = g[lay.b_off[l]:lay.b_off[l] + J]
-        a = _tile(ws, lay.a_off[l], TILE, K)
-        delta = _tile(ws, lay.d_off[cur], TILE, J)
-        below = _tile(ws, lay.d_off[1 - cur], TILE, K)
-        _add_weight_gradient(gw, gb, delta, a, nt)
+        a = matrix(ws, lay.a_off[l], TILE, K)
+        delta = matrix(ws, lay.d_off[cur], TILE, J)
+        below = matrix(ws, lay.d_off[1 - cur], TILE, K)
+        _add_weight_gradient(gw, gb, delta, a, nt, ws[lay.n_off:])
         if l > 0:
-            s = _tile(ws, lay.s_off[l - 1], TILE, K)
+            s = matrix(ws, lay.s_off[l - 1], TILE, K)
             _backpropagate(w, delta, s, below, nt)
             cur = 1 - cur
     return cost
@@ -388,7 +405,7 @@ def _chunk_grad(params, X, Y, order, start, stop, lay, ws, g):
     cost = 0.0
     for t0 in range(start, stop, TILE):
         nt = min(TILE, stop - t0)
-        _load_rows(X, order, t0, nt, _tile(ws, lay.a_off[0], TILE, lay.sizes[0]))
+        _load_rows(X, order, t0, nt, matrix(ws, lay.a_off[0], TILE, lay.sizes[0]))
         _forward_tile(params, lay, ws, nt)
         cost += _backward_tile(params, lay, ws, nt, Y, order, t0, g)
     return cost
@@ -435,9 +452,9 @@ def _predict_tiles(params, X, lay, ws, out, first, last):
     for i in range(first, last):
         r0 = i * TILE
         nt = min(TILE, n - r0)
-        _load_rows(X, in_order, r0, nt, _tile(ws, lay.a_off[0], TILE, lay.sizes[0]))
+        _load_rows(X, in_order, r0, nt, matrix(ws, lay.a_off[0], TILE, lay.sizes[0]))
         _forward_tile(params, lay, ws, nt)
-        out[r0:r0 + nt] = _tile(ws, lay.a_off[L], TILE, m)[:nt]
+        out[r0:r0 + nt] = matrix(ws, lay.a_off[L], TILE, m)[:nt]
 
 
 @jit(parallel=True)
