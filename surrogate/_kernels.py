@@ -324,15 +324,17 @@ def _add_weight_gradient_narrow(gw, gb, delta, a, nt, gT):
 
 
 @jit()
-def _backpropagate(w, delta, s, below, nt):
+def _backpropagate(w, delta, s, out, nt):
     """below = (w^T delta) (.) sigma'(z) for each sample: Eq. (24).
 
-    Register-blocked: 4 weight rows x 2 samples per pass over k, so one load
-    and store of below[t, k] serves four multiply-adds and each w[j, k]
-    serves two samples.
+    s and out are flat runs of nt rows (sigma'(z) and below), so zeroing and
+    scaling are one loop each. Register-blocked: 4 weight rows x 2 samples per
+    pass over k, so one load and store of below[t, k] serves four
+    multiply-adds and each w[j, k] serves two samples.
     """
     J, K = w.shape
-    below[:nt] = 0.0
+    out[:] = 0.0
+    below = matrix(out, 0, nt, K)
     j = 0
     while j + 4 <= J:
         t = 0
@@ -347,9 +349,7 @@ def _backpropagate(w, delta, s, below, nt):
         _backpropagate_rows(w, delta, below, j, j + 4, t, nt)
         j += 4
     _backpropagate_rows(w, delta, below, j, J, 0, nt)
-    for t in range(nt):
-        for k in range(K):
-            below[t, k] *= s[t, k]
+    out *= s
 
 
 @jit()
@@ -389,11 +389,11 @@ def _backward_tile(params, lay, ws, nt, Y, order, start, g):
         gb = g[lay.b_off[l]:lay.b_off[l] + J]
         a = matrix(ws, lay.a_off[l], TILE, K)
         delta = matrix(ws, lay.d_off[cur], TILE, J)
-        below = matrix(ws, lay.d_off[1 - cur], TILE, K)
         _add_weight_gradient(gw, gb, delta, a, nt, ws[lay.n_off:])
         if l > 0:
-            s = matrix(ws, lay.s_off[l - 1], TILE, K)
-            _backpropagate(w, delta, s, below, nt)
+            below = lay.d_off[1 - cur]
+            _backpropagate(w, delta, ws[lay.s_off[l - 1]:lay.s_off[l - 1] + nt * K],
+                           ws[below:below + nt * K], nt)
             cur = 1 - cur
     return cost
 
