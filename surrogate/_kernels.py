@@ -296,28 +296,33 @@ def _add_gradient_rows(gw, gb, delta, a, j0, j1, t0, nt):
 def _add_weight_gradient_narrow(gw, gb, delta, a, nt, gT):
     """Eqs. (15)-(16) for inputs narrower than a vector (K < NARROW).
 
-    Sums into gT (workspace, (K, J), contiguous in j), two samples a pass,
-    then adds it to gw.
+    Sums into gT (workspace, (K, J), contiguous in j), four samples a pass,
+    the first pass with the bias; then adds gT to gw.
     """
     J, K = gw.shape
     for k in range(K):
         for j in range(J):
             gT[k, j] = 0.0
-    for t in range(0, nt - 1, 2):
-        for k in range(K):
-            a0, a1 = a[t, k], a[t + 1, k]
-            for j in range(J):
-                gT[k, j] += delta[t, j] * a0 + delta[t + 1, j] * a1
+    t = 0
+    while t + 4 <= nt:
+        a0, a1, a2, a3 = a[t, 0], a[t + 1, 0], a[t + 2, 0], a[t + 3, 0]
         for j in range(J):
-            gb[j] += delta[t, j] + delta[t + 1, j]
-    if nt % 2:
-        t = nt - 1
+            d0, d1, d2, d3 = delta[t, j], delta[t + 1, j], delta[t + 2, j], delta[t + 3, j]
+            gb[j] += (d0 + d1) + (d2 + d3)
+            gT[0, j] += (d0 * a0 + d1 * a1) + (d2 * a2 + d3 * a3)
+        for k in range(1, K):
+            a0, a1, a2, a3 = a[t, k], a[t + 1, k], a[t + 2, k], a[t + 3, k]
+            for j in range(J):
+                gT[k, j] += ((delta[t, j] * a0 + delta[t + 1, j] * a1)
+                             + (delta[t + 2, j] * a2 + delta[t + 3, j] * a3))
+        t += 4
+    for t in range(t, nt):
+        for j in range(J):
+            gb[j] += delta[t, j]
         for k in range(K):
             a0 = a[t, k]
             for j in range(J):
                 gT[k, j] += delta[t, j] * a0
-        for j in range(J):
-            gb[j] += delta[t, j]
     for j in range(J):
         for k in range(K):
             gw[j, k] += gT[k, j]
