@@ -247,29 +247,35 @@ def _forward_tile(params, lay, ws, nt):
 def _add_weight_gradient(gw, gb, delta, a, nt, scratch):
     """gb += sum_t delta[t], gw += sum_t outer(delta[t], a[t]): Eqs. (15)-(16).
 
-    Register-blocked: 2 gradient rows x 4 samples per pass over k, so one
+    Register-blocked: 4 gradient rows x 4 samples per pass over k, so one
     load and store of gw[j, k] serves four multiply-adds and each a[t, k]
-    serves two rows.
+    serves four rows.
     """
     J, K = gw.shape
     if K < NARROW:
         _add_weight_gradient_narrow(gw, gb, delta, a, nt, matrix(scratch, 0, K, J))
         return
     j = 0
-    while j + 2 <= J:
+    while j + 4 <= J:
         t = 0
         while t + 4 <= nt:
             p0, p1, p2, p3 = delta[t, j], delta[t + 1, j], delta[t + 2, j], delta[t + 3, j]
             q0, q1, q2, q3 = delta[t, j + 1], delta[t + 1, j + 1], delta[t + 2, j + 1], delta[t + 3, j + 1]
+            r0, r1, r2, r3 = delta[t, j + 2], delta[t + 1, j + 2], delta[t + 2, j + 2], delta[t + 3, j + 2]
+            u0, u1, u2, u3 = delta[t, j + 3], delta[t + 1, j + 3], delta[t + 2, j + 3], delta[t + 3, j + 3]
             gb[j] += (p0 + p1) + (p2 + p3)
             gb[j + 1] += (q0 + q1) + (q2 + q3)
+            gb[j + 2] += (r0 + r1) + (r2 + r3)
+            gb[j + 3] += (u0 + u1) + (u2 + u3)
             for k in range(K):
                 a0, a1, a2, a3 = a[t, k], a[t + 1, k], a[t + 2, k], a[t + 3, k]
                 gw[j, k] += (p0 * a0 + p1 * a1) + (p2 * a2 + p3 * a3)
                 gw[j + 1, k] += (q0 * a0 + q1 * a1) + (q2 * a2 + q3 * a3)
+                gw[j + 2, k] += (r0 * a0 + r1 * a1) + (r2 * a2 + r3 * a3)
+                gw[j + 3, k] += (u0 * a0 + u1 * a1) + (u2 * a2 + u3 * a3)
             t += 4
-        _add_gradient_rows(gw, gb, delta, a, j, j + 2, t, nt)
-        j += 2
+        _add_gradient_rows(gw, gb, delta, a, j, j + 4, t, nt)
+        j += 4
     _add_gradient_rows(gw, gb, delta, a, j, J, 0, nt)
 
 
