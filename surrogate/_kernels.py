@@ -6,6 +6,7 @@ input and call them. Conventions, and where they depart from the notes:
 * Parameters live in one flat buffer `params`; layer l's weight matrix `w`
   (shape (J, K), entry [j, k] is the notes' w_jk) and bias `b` are 2-D/1-D
   views sliced from it, so LLVM sees plain strided loops it can vectorise.
+  2-D views come from `_views.matrix`, which skips reshape's run-time work.
 * Layers are indexed from 0 for the first computing layer: the notes' layer l
   is index l-1 here, and `a[0]` is the input x.
 * A thread carries a tile of TILE samples through a layer together, so each
