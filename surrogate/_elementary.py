@@ -87,5 +87,5 @@ def sigmoid(x):
     clamped at e^{-708}, as in `exp`.
     """
     n, p, q = _exp_pade(max(-abs(x), -708.0))
-    big, small = q - p, (q + p) * _pow2(int(n))
-    return (big if x >= 0.0 else small) / (big + small)
+    D, E = q - p, (q + p) * _pow2(int(n))
+    return (D if x >= 0.0 else E) / (D + E)

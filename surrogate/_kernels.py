@@ -403,9 +403,9 @@ def _backward_tile(params, lay, ws, nt, Y, order, start, g):
         delta = matrix(ws, lay.d_off[cur], TILE, J)
         _add_weight_gradient(gw, gb, delta, a, nt, ws[lay.n_off:])
         if l > 0:
-            below = lay.d_off[1 - cur]
+            below_off = lay.d_off[1 - cur]
             _backpropagate(w, delta, ws[lay.s_off[l - 1]:lay.s_off[l - 1] + nt * K],
-                           ws[below:below + nt * K], nt)
+                           ws[below_off:below_off + nt * K], nt)
             cur = 1 - cur
     return cost
 
