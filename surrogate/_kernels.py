@@ -442,14 +442,24 @@ def accumulate(params, X, Y, order, start, stop, lay, WS, G, n_chunks):
 
 
 @jit()
+def _sum_chunks(G, n_chunks):
+    """G[0] <- G[0] + G[1] + ... in chunk order (reproducible sums); returns G[0].
+
+    Whole rows, so the loop vectorises; rows may be padded past the last
+    parameter (summed, never read).
+    """
+    g0 = G[0]
+    for c in range(1, n_chunks):
+        g0 += G[c]
+    return g0
+
+
+@jit()
 def batch_grad(params, X, Y, order, start, stop, lay, WS, G, grad, n_chunks):
     """grad <- (1/n) sum_x dC_x/dparams over the batch, Eqs. (12)-(13); returns C."""
     n = stop - start
     cost = accumulate(params, X, Y, order, start, stop, lay, WS, G, n_chunks)
-    m = grad.size  # rows of G may be padded past the last parameter
-    grad[:] = G[0, :m]
-    for c in range(1, n_chunks):  # fixed order: reproducible sums
-        grad += G[c, :m]
+    grad[:] = _sum_chunks(G, n_chunks)[:grad.size]
     grad *= 1.0 / n
     return cost / n
 
@@ -517,9 +527,7 @@ def apply_step(kind, params, G, n_chunks, scale, state, hyper, step, backup):
     c1 = 1.0 - hyper[BETA1] ** step
     c2 = 1.0 - hyper[BETA2] ** step
     s0, s1 = state[0], state[1]
-    g0 = G[0]  # rows of G may be padded past the last parameter: summed, never read
-    for c in range(1, n_chunks):  # fixed order: reproducible sums; whole rows vectorise
-        g0 += G[c]
+    g0 = _sum_chunks(G, n_chunks)
     finite = True
     if kind == SGD and hyper[MOMENTUM] == 0.0:  # plain SGD keeps no state: skip its memory traffic
         lr, wd = hyper[LR], hyper[WEIGHT_DECAY]

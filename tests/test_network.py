@@ -51,7 +51,7 @@ def test_predict_matches_numpy_feedforward(act, dtype, rng):
 
 
 # Narrow layers (< 8 inputs) and wide ones whose widths are not multiples of
-# the register blocks (4 rows x 4 samples, 2 x 4, 4 x 2): every kernel path.
+# the register blocks (4 rows x 4 samples, 4 x 2): every kernel path.
 @pytest.mark.parametrize("sizes", [[2, 1], [3, 6, 2], [4, 8, 7, 3], [2, 5, 5, 5, 5, 1],
                                    [9, 13, 10, 6], [11, 33, 1]])
 def test_loss_and_grad_matches_numpy_backprop(sizes, rng):
