@@ -176,7 +176,7 @@ def main(argv=None):
                 t0 = time.perf_counter()
                 predict = fit(train.X, train.Y, hidden, epochs, lbfgs_iter, 0)
                 seconds = time.perf_counter() - t0
-                err = float(np.mean(rel_l2(predict(test.X), test.Y)))
+                err = float(np.mean(rel_l2(y_true=test.Y, y_pred=predict(test.X))))
         except ImportError as exc:
             print(f"  skipped {name}: {exc.name or exc} is not installed "
                   "(pip install 'surrogate-toolkit[bench]')")

@@ -54,15 +54,12 @@ from IPython.display import Markdown, display
 warnings.filterwarnings("ignore", message="IProgress not found")  # no widgets needed: progress is off
 
 import problems
-from surrogate import Surrogate, evaluate, plotting
-from surrogate.cli import QUICK, RUN_DEFAULTS
+from surrogate import Surrogate, plotting
+from surrogate.workflow import run
 
 PROBLEM = "{problem}"
-QUICK_MODE = os.environ.get("SURROGATE_QUICK", "0") == "1"
-# the same defaults as `surrogate run {problem}`; tiny ones in quick mode
-config = dict(QUICK if QUICK_MODE else RUN_DEFAULTS[PROBLEM])
-SEED = 0
-print("quick mode" if QUICK_MODE else "full run", config)"""))
+QUICK_MODE = os.environ.get("SURROGATE_QUICK", "0") == "1"  # tiny sizes, coarse solver: a smoke test
+print("quick mode" if QUICK_MODE else "full run")"""))
     c.append(new_markdown_cell("## The problem and its parameter box"))
     c.append(new_code_cell("""problem = problems.get(PROBLEM)
 rows = [f"| `{p.name}` | {p.lower:g} | {p.upper:g} | {p.unit or '-'} | {p.description} |"
@@ -70,35 +67,27 @@ rows = [f"| `{p.name}` | {p.lower:g} | {p.upper:g} | {p.unit or '-'} | {p.descri
 display(Markdown(f"**{problem.description}**\\n\\n"
                  f"Output: {problem.output_name} on {problem.grid.size} points of {problem.grid_name}.\\n\\n"
                  "| parameter | lower | upper | unit | meaning |\\n|---|---:|---:|---|---|\\n" + "\\n".join(rows)))"""))
-    c.append(new_markdown_cell("## Generate data with the solver\n\nSobol points over the box, "
-                               "solved in parallel; the metadata records the solver's time per profile."))
-    c.append(new_code_cell("""data = problems.generate(problem, config["n"], method="sobol", seed=SEED, workers=2, progress=False)
-solver_seconds = data.metadata["solver_seconds_per_sample"]
-print(data)
-print(f"solver: {solver_seconds:.3e} s per profile, {data.metadata['n_failed']} failed solves")"""))
-    c.append(new_markdown_cell("## Split: training, validation, interpolation test, extrapolation test"))
-    c.append(new_code_cell("""inside, edge = data.split_extrapolation(0.1)
-train, val, test = inside.split((0.7, 0.15, 0.15), seed=SEED)
-# the box the model may trust: the inside cases' edge distance is at most the threshold
+    c.append(new_markdown_cell(f"""## Solve, split, fit, evaluate: `surrogate.workflow.run`
+
+The same pipeline as `surrogate run {problem}`, with the same defaults: Sobol
+points over the box, solved in parallel; the 10% of cases nearest the box's
+edge held out as the **extrapolation** test; the rest split into training,
+validation and **interpolation** test; Adam with cosine decay and early
+stopping on the validation set, then an L-BFGS polish that keeps the best
+validation cost."""))
+    c.append(new_code_cell("""result = run(PROBLEM, quick=QUICK_MODE, workers=2, progress=False)
+data, train, test, edge, model = result.data, result.train, result.test, result.edge, result.model
+solver_seconds = data.metadata["solver_seconds_per_profile"]
 lower, upper = data.box()
-thr = edge.metadata["extrapolation"]["threshold"]
-box = (0.5 * (lower + upper) - thr * 0.5 * (upper - lower), 0.5 * (lower + upper) + thr * 0.5 * (upper - lower))
-print(f"{len(train)} training, {len(val)} validation, {len(test)} interpolation-test, "
-      f"{len(edge)} extrapolation-test cases")"""))
-    c.append(new_markdown_cell("## Fit\n\nAdam with cosine decay and early stopping on the validation "
-                               "set, then an L-BFGS polish that keeps the best validation cost."))
-    c.append(new_code_cell("""model = Surrogate(hidden=config["hidden"], epochs=config["epochs"],
-                  lbfgs_iter=config["lbfgs_iter"], seed=SEED)
-model.fit(train.X, train.Y, validation=(val.X, val.Y), progress=False, box=box,
-          metadata={"problem": PROBLEM, "param_names": data.param_names})
+print(data)
+print(f"solver: {solver_seconds:.3e} s per profile, {data.metadata['n_failed']} failed solves")
+print(f"{len(train)} training, {len(result.validation)} validation, {len(test)} interpolation-test, "
+      f"{len(edge)} extrapolation-test cases")
 print(model)
-print(f"fit in {model.fit_seconds:.1f} s on {model.n_train} cases")
-plotting.plot_loss(model.history)"""))
+print(f"fit in {model.fit_seconds_:.1f} s on {model.n_train_} cases")
+plotting.plot_loss(model.history_)"""))
     c.append(new_markdown_cell("## Held-out errors"))
-    c.append(new_code_cell("""interp = evaluate(model, test.X, test.Y, solver_seconds_per_profile=solver_seconds)
-with warnings.catch_warnings():  # the extrapolation cases are outside the training box on purpose
-    warnings.simplefilter("ignore")
-    extrap = evaluate(model, edge.X, edge.Y, solver_seconds_per_profile=solver_seconds)
+    c.append(new_code_cell("""interp, extrap = result.report["interpolation"], result.report["extrapolation"]
 rows = [f"| {label} | {a} | {b} |" for (label, a), (_, b) in zip(interp.rows(), extrap.rows())]
 display(Markdown("| | interpolation | extrapolation |\\n|---|---:|---:|\\n" + "\\n".join(rows)))"""))
     c.append(new_markdown_cell("## Surrogate against solver\n\nBest, median and worst held-out "
@@ -123,7 +112,7 @@ display(Markdown(
     f"| surrogate, batched | {fmt(interp.surrogate_seconds_per_profile_batched)} | {interp.speedup_per_profile:,.0f}x |\\n"
     f"| surrogate, one at a time | {fmt(interp.surrogate_seconds_per_profile_single)} | {interp.speedup_single:,.0f}x |\\n"
     f"\\nTraining cost: {len(data)} solves ({len(data) * solver_seconds:.1f} s of solver time) "
-    f"and a {model.fit_seconds:.1f} s fit."))"""))
+    f"and a {model.fit_seconds_:.1f} s fit."))"""))
     c.append(new_markdown_cell("## The domain guard\n\nAsked about a point outside the box it was "
                                "trained on, the surrogate says so, naming the input and the distance."))
     c.append(new_code_cell("""outside = 0.5 * (lower + upper)

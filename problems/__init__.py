@@ -2,41 +2,21 @@
 
 >>> import problems
 >>> problems.names()
-['burgers', 'heat', 'pinch', 'schrodinger']
+['burgers', 'heat', 'pinch', 'schrodinger', 'vlasov']
 >>> heat = problems.get("heat")
 >>> data = problems.generate(heat, 256, seed=1, workers=2)   # doctest: +SKIP
+
+Your own solver becomes a problem with `wrap`, and any problem name may also
+be a ``module:attribute`` reference (see `registry`).
 
 ``problems`` knows no networks: it never imports ``surrogate``.
 """
 
 from .base import Parameter, Problem
-from .burgers import Burgers
 from .dataset import Dataset
 from .generate import generate
-from .heat import Heat
-from .pinch import Pinch
+from .registry import get, names
 from .sampling import sample
-from .schrodinger import Schrodinger
+from .wrap import wrap
 
-__all__ = ["names", "get", "sample", "generate", "Dataset", "Problem", "Parameter"]
-
-# name -> class; a table, not an if-chain.
-_PROBLEMS = {cls.name: cls for cls in (Heat, Burgers, Pinch, Schrodinger)}
-
-
-def names():
-    """Names of the available problems, sorted."""
-    return sorted(_PROBLEMS)
-
-
-def get(name, **options):
-    """The problem called ``name``, built with solver ``options``.
-
-    ``options`` are the problem's constructor arguments (resolution,
-    tolerances), e.g. ``get("heat", n_cells=1024)``.
-    """
-    try:
-        cls = _PROBLEMS[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown problem {name!r}; valid names: {', '.join(names())}") from None
-    return cls(**options)
+__all__ = ["names", "get", "wrap", "sample", "generate", "Dataset", "Problem", "Parameter"]

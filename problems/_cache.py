@@ -15,19 +15,45 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from .dataset import array_to_json, atomic_write_npz, json_to_array
+from ._files import TMP_SUFFIX, strict_json, write_text_atomic
+from .dataset import array_to_json, json_to_array, write_npz
 
 CACHE_FORMAT = "problems.generate-cache"
 CACHE_VERSION = 1
 MANIFEST = "manifest.json"
 _BATCH_KEYS = {"start", "X", "Y", "ok", "messages", "seconds"}
+
+
+def _remove_orphans(directory):
+    """Delete temporary files whose writer is dead: incomplete by definition.
+
+    A temporary name carries its writer's process id (`_files.temporary_name`);
+    files of a live process, such as another run on the same cache, stay.
+    """
+    for tmp in directory.glob(f".*{TMP_SUFFIX}"):
+        parts = tmp.name.split(".")
+        try:
+            pid = int(parts[-3])
+        except (IndexError, ValueError):
+            continue  # not one of ours
+        if not _alive(pid):
+            tmp.unlink(missing_ok=True)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, another user's
+        return True
+    return True
 
 
 class BatchResult:
@@ -74,15 +100,10 @@ class Cache:
             if foreign:
                 raise ValueError(f"`cache` directory {str(self.path)!r} is not empty and has no "
                                  f"{MANIFEST} (holds {sorted(foreign)[:5]}); give an empty or new path")
-            text = json.dumps({"format": CACHE_FORMAT, "version": CACHE_VERSION,
-                               "identity": identity, "versions": versions}, indent=1, sort_keys=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{MANIFEST}.", suffix=".tmp", dir=self.path)
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
-            os.replace(tmp, manifest)
-        # Temporary files left by a killed run are incomplete by definition.
-        for stale in self.path.glob(".batch_*.tmp"):
-            stale.unlink(missing_ok=True)
+            text = strict_json({"format": CACHE_FORMAT, "version": CACHE_VERSION,
+                                "identity": identity, "versions": versions}, indent=1, sort_keys=True)
+            write_text_atomic(manifest, text, fsync=False)
+        _remove_orphans(self.path)
 
     def _file(self, k):
         return self.path / f"batch_{k:06d}.npz"
@@ -117,6 +138,6 @@ class Cache:
     def store(self, k, start, X_batch, result):
         # No fsync: os.replace already makes a killed process leave whole
         # files, and after a power cut an empty or torn file fails load().
-        atomic_write_npz(self._file(k), fsync=False, start=np.int64(start), X=X_batch,
+        write_npz(self._file(k), fsync=False, start=np.int64(start), X=X_batch,
                          Y=result.Y, ok=result.ok, messages=json_to_array(result.messages),
                          seconds=np.float64(result.seconds))

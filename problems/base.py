@@ -45,12 +45,18 @@ class Parameter:
     name: str
     lower: float
     upper: float
-    unit: str
-    description: str
+    unit: str = None
+    description: str = None
 
     def __post_init__(self):
         if not (isinstance(self.name, str) and self.name.isidentifier()):
             raise ValueError(f"Parameter name must be an identifier, got {self.name!r}")
+        if not isinstance(self.unit, str):
+            raise ValueError(f"Parameter {self.name!r} needs a `unit`: a string such as 'm', 'keV' "
+                             f"or '1e19 m^-3' ('' for a pure number), got {self.unit!r}")
+        if not (isinstance(self.description, str) and self.description.strip()):
+            raise ValueError(f"Parameter {self.name!r} needs a `description`: one line of physical "
+                             f"meaning, e.g. 'edge electron temperature', got {self.description!r}")
         lower, upper = float(self.lower), float(self.upper)
         if not (math.isfinite(lower) and math.isfinite(upper) and lower < upper):
             raise ValueError(
@@ -92,14 +98,18 @@ class Problem:
     grid_unit: str = ""
     output_name: str = "u"
     output_unit: str = ""
+    #: Constructor options of a coarse, fast solver for smoke tests (quick mode:
+    #: `surrogate run --quick`, the notebooks' SURROGATE_QUICK=1); its profiles
+    #: are finite but not accurate. Empty for problems that are cheap already.
+    quick: dict = {}
 
     grid: np.ndarray
     settings: dict
 
     # ----------------------------------------------------------------- box
     @property
-    def dim(self) -> int:
-        """Number of parameters d."""
+    def n_inputs(self) -> int:
+        """Number of inputs d: the parameters of the box."""
         return len(self.parameters)
 
     @property
@@ -120,9 +130,9 @@ class Problem:
         The error names the offending parameter, its value and its bounds.
         """
         p = np.asarray(params, dtype=np.float64)
-        if p.ndim != 1 or p.shape[0] != self.dim:
+        if p.ndim != 1 or p.shape[0] != self.n_inputs:
             raise ValueError(
-                f"{self.name}: params must be a vector of length {self.dim} "
+                f"{self.name}: params must be a vector of length {self.n_inputs} "
                 f"({', '.join(self.param_names)}), got shape {p.shape}"
             )
         for value, par in zip(p, self.parameters):

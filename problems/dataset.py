@@ -2,8 +2,8 @@
 
 Files are ``.npz`` archives read with ``allow_pickle=False``: arrays only,
 the metadata as a JSON string stored as UTF-8 bytes in a uint8 array.
-They are written to a temporary file in the target directory and moved
-into place with ``os.replace``, so a reader never sees half a file.
+They are written whole or not at all (`_files.write_atomic`), so a
+reader never sees half a file.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from ._files import strict_json, write_atomic
 
 __all__ = ["Dataset"]
 
@@ -24,35 +24,32 @@ FORMAT = "problems.Dataset"
 FORMAT_VERSION = 1
 
 
-def atomic_write_npz(path, fsync=True, **arrays):
-    """Write an uncompressed .npz to ``path`` atomically (temp file + os.replace).
-
-    ``fsync`` also forces the data to disk before the rename (survives a
-    power cut, not only a killed process).
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            if fsync:
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+def write_npz(path, fsync=True, **arrays):
+    """Write an uncompressed .npz to ``path``, whole or not at all (see `_files`)."""
+    return write_atomic(path, lambda f: np.savez(f, **arrays), fsync=fsync)
 
 
 def json_to_array(obj) -> np.ndarray:
-    return np.frombuffer(json.dumps(obj, sort_keys=True).encode("utf-8"), dtype=np.uint8)
+    return np.frombuffer(strict_json(obj, sort_keys=True).encode("utf-8"), dtype=np.uint8)
 
 
 def array_to_json(a: np.ndarray):
     if a.dtype != np.uint8 or a.ndim != 1:
         raise ValueError(f"expected a 1-D uint8 array holding JSON, got {a.dtype} {a.shape}")
     return json.loads(a.tobytes().decode("utf-8"))
+
+
+class EdgeSplit(tuple):
+    """``(inside, edge)`` of :meth:`Dataset.split_extrapolation`, plus ``trusted_box``.
+
+    ``trusted_box`` is ``(lower, upper)``: the box, scaled about its centre,
+    that the inside cases fill; a model trained on them may trust it.
+    """
+
+    def __new__(cls, inside, edge, trusted_box):
+        split = super().__new__(cls, (inside, edge))
+        split.inside, split.edge, split.trusted_box = inside, edge, trusted_box
+        return split
 
 
 class Dataset:
@@ -90,7 +87,7 @@ class Dataset:
             raise ValueError(f"`param_names` must be {X.shape[1]} distinct names, got {param_names!r}")
         metadata = {} if metadata is None else dict(metadata)
         try:
-            metadata = json.loads(json.dumps(metadata))  # a deep copy that proves it serialises
+            metadata = json.loads(strict_json(metadata))  # a deep copy that proves it serialises
         except (TypeError, ValueError) as err:
             raise ValueError(f"`metadata` must be JSON-serialisable: {err}") from None
         self.X, self.Y, self.grid = X, Y, grid
@@ -104,7 +101,7 @@ class Dataset:
         return self.X.shape[0]
 
     @property
-    def n_params(self):
+    def n_inputs(self):
         return self.X.shape[1]
 
     @property
@@ -174,7 +171,9 @@ class Dataset:
         ``edge`` holds the ceil(fraction * n) points with the largest
         :meth:`edge_distance`; every one of them is at least as far out as
         any point of ``inside``.  Train on ``inside`` (and split it further),
-        test on ``edge`` to see how a surrogate extrapolates.
+        test on ``edge`` to see how a surrogate extrapolates.  The result
+        unpacks as ``inside, edge = ...`` and also carries ``trusted_box``,
+        the box the inside cases fill (what a model trained on them may trust).
         """
         if not (isinstance(fraction, (int, float)) and 0.0 < fraction < 1.0):
             raise ValueError(f"`fraction` must be in (0, 1), got {fraction!r}")
@@ -185,20 +184,14 @@ class Dataset:
         r = self.edge_distance()
         order = np.argsort(-r, kind="stable")  # ties: lower index first, deterministic
         edge, inside = np.sort(order[:n_edge]), np.sort(order[n_edge:])
-        info = {"fraction": fraction, "threshold": float(r[order[n_edge - 1]])}
-        return (self._like(self.X[inside], self.Y[inside], extrapolation=dict(info, part="inside")),
-                self._like(self.X[edge], self.Y[edge], extrapolation=dict(info, part="edge")))
-
-    def pointwise(self):
-        """The (parameters, x) -> u view: arrays P (n*m, d+1) and u (n*m,).
-
-        Row i*m + k of P is (X[i], grid[k]); u[i*m + k] = Y[i, k].
-        """
-        n, m = self.Y.shape
-        P = np.empty((n * m, self.n_params + 1))
-        P[:, :-1] = np.repeat(self.X, m, axis=0)
-        P[:, -1] = np.tile(self.grid, n)
-        return P, self.Y.reshape(-1).copy()
+        threshold = float(r[order[n_edge - 1]])
+        info = {"fraction": fraction, "threshold": threshold}
+        # inside cases have edge distance <= threshold: the box scaled by it about the centre
+        lower, upper = self.box()
+        centre, half = 0.5 * (lower + upper), 0.5 * (upper - lower)
+        return EdgeSplit(self._like(self.X[inside], self.Y[inside], extrapolation=dict(info, part="inside")),
+                         self._like(self.X[edge], self.Y[edge], extrapolation=dict(info, part="edge")),
+                         (centre - threshold * half, centre + threshold * half))
 
     # ---------------------------------------------------------------- IO
     def save(self, path):
@@ -207,7 +200,7 @@ class Dataset:
         header = {"format": FORMAT, "version": FORMAT_VERSION, "grid_name": self.grid_name,
                   "grid_unit": self.grid_unit, "output_name": self.output_name,
                   "output_unit": self.output_unit, "param_names": self.param_names}
-        atomic_write_npz(path, header=json_to_array(header), X=self.X, Y=self.Y,
+        write_npz(path, header=json_to_array(header), X=self.X, Y=self.Y,
                          grid=self.grid, metadata=json_to_array(self.metadata))
         return path
 
@@ -223,18 +216,16 @@ class Dataset:
                 header = array_to_json(f["header"])
                 if header.get("format") != FORMAT or header.get("version") != FORMAT_VERSION:
                     raise ValueError(f"format {header.get('format')!r} version {header.get('version')!r}")
-                return cls(f["X"], f["Y"], f["grid"], header["param_names"], array_to_json(f["metadata"]),
+                metadata = array_to_json(f["metadata"])
+                if "solver_seconds_per_sample" in metadata:  # the name before version 0.2
+                    metadata["solver_seconds_per_profile"] = metadata.pop("solver_seconds_per_sample")
+                return cls(f["X"], f["Y"], f["grid"], header["param_names"], metadata,
                            header["grid_name"], header["grid_unit"], header["output_name"], header["output_unit"])
         except FileNotFoundError:
             raise
         except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile, UnicodeDecodeError) as err:
             raise ValueError(f"{path} is not a readable {FORMAT} file (corrupted, truncated or "
                              f"foreign): {type(err).__name__}: {err}") from None
-
-    @classmethod
-    def from_arrays(cls, X, Y, grid=None, param_names=None, metadata=None, **labels):
-        """A Dataset from your own simulation results (same checks as the constructor)."""
-        return cls(X, Y, grid, param_names, metadata, **labels)
 
     @classmethod
     def from_npz(cls, path, X="X", Y="Y", grid="grid", param_names=None, metadata=None, **labels):
@@ -247,8 +238,8 @@ class Dataset:
             return cls(f[X], f[Y], g, param_names, metadata, **labels)
 
     @classmethod
-    def from_csv(cls, path, n_params, grid=None, delimiter=",", metadata=None, **labels):
-        """Load a CSV with one case per row: ``n_params`` parameters, then the profile.
+    def from_csv(cls, path, n_inputs, grid=None, delimiter=",", metadata=None, **labels):
+        """Load a CSV with one case per row: ``n_inputs`` parameters, then the profile.
 
         A header row, if present, names the parameters; if the remaining
         header entries are numbers they are taken as the grid (unless
@@ -267,18 +258,18 @@ class Dataset:
             data = np.array(rows, dtype=np.float64)
         except ValueError as err:
             raise ValueError(f"{path}: rows must have equal length and hold numbers: {err}") from None
-        if data.ndim != 2 or not (0 < n_params < data.shape[1]):
-            raise ValueError(f"`n_params` = {n_params!r} must be between 1 and the number of "
+        if data.ndim != 2 or not (0 < n_inputs < data.shape[1]):
+            raise ValueError(f"`n_inputs` = {n_inputs!r} must be between 1 and the number of "
                              f"columns - 1 in {path} (shape {data.shape})")
         names = None
         if header is not None:
-            names = [h.strip() for h in header[:n_params]]
+            names = [h.strip() for h in header[:n_inputs]]
             if grid is None:
                 try:
-                    grid = [float(h) for h in header[n_params:]]
+                    grid = [float(h) for h in header[n_inputs:]]
                 except ValueError:
                     grid = None
-        return cls(data[:, :n_params], data[:, n_params:], grid, names, metadata, **labels)
+        return cls(data[:, :n_inputs], data[:, n_inputs:], grid, names, metadata, **labels)
 
     @classmethod
     def from_hdf5(cls, path, X="X", Y="Y", grid="grid", param_names=None, metadata=None, **labels):

@@ -332,7 +332,7 @@ def generate(problem, n, method="sobol", seed=0, workers=None, client=None, cach
         "seed": seed,
         "n_failed": len(failures),
         "failures": failures,
-        "solver_seconds_per_sample": float(seconds.sum() / n),
+        "solver_seconds_per_profile": float(seconds.sum() / n),
         "executor": {"kind": kind, "workers": (1 if kind == "serial" else workers) if client is None
                      else len(client.nthreads())},
         "wall_seconds": wall,

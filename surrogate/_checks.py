@@ -1,4 +1,7 @@
-"""Checks of scalar arguments; each error names the argument and the bad value."""
+"""Checks of arguments at the public boundary; each error names the argument and the bad value.
+
+Scalars (`check_int`, ...) and arrays (`check_array`, `check_pair`): public
+functions call these once, then hand checked arrays to unchecked internals."""
 import math
 
 import numpy as np
@@ -34,3 +37,41 @@ def check_in_range(name, value, lo, hi):
     if not (_is_real(value) and lo <= value < hi):
         raise ValueError(f"`{name}` must be in [{lo:g}, {hi:g}), got {value!r}")
     return float(value)
+
+
+def check_array(arr, name, width, dtype):
+    """`arr` as a C-contiguous 2-D `dtype` array of `width` columns, or ValueError."""
+    try:
+        a = np.asarray(arr)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"`{name}` must be a 2-D numeric array: {exc}") from None
+    if a.dtype.kind not in "biuf":
+        raise ValueError(f"`{name}` must be numeric, got dtype {a.dtype}")
+    if a.ndim != 2 or a.shape[1] != width or a.shape[0] == 0:
+        raise ValueError(f"`{name}` must have shape (n, {width}) with n >= 1, got shape {a.shape}")
+    a = np.ascontiguousarray(a, dtype=dtype)
+    if not np.isfinite(a).all():
+        bad = np.argwhere(~np.isfinite(a))[0]
+        raise ValueError(f"`{name}` must be finite; row {bad[0]}, column {bad[1]} is {a[tuple(bad)]}")
+    return a
+
+
+def check_pair(X, Y, d, m, dtype, names=("X", "Y")):
+    """(X, Y) checked by `check_array`, widths d and m, with the same number of rows."""
+    X = check_array(X, names[0], d, dtype)
+    Y = check_array(Y, names[1], m, dtype)
+    if X.shape[0] != Y.shape[0]:
+        raise ValueError(f"`{names[0]}` and `{names[1]}` need the same number of rows, "
+                         f"got {X.shape[0]} and {Y.shape[0]}")
+    return X, Y
+
+
+def check_validation(validation, d, m, dtype):
+    """`validation` as a checked pair (X_val, Y_val), or None."""
+    if validation is None:
+        return None
+    try:
+        Xv, Yv = validation
+    except (TypeError, ValueError):
+        raise ValueError("`validation` must be a pair (X_val, Y_val)") from None
+    return check_pair(Xv, Yv, d, m, dtype, ("validation X", "validation Y"))

@@ -13,19 +13,20 @@ Why this shape:
   never run code;
 * the header is read and checked before any array, so a foreign archive or a
   file from a newer version of this package fails with a message that says so;
-* writing goes to a temporary file in the same directory, is fsync-ed and then
-  renamed over the target with ``os.replace`` (atomic on POSIX and Windows), so
-  a crash leaves either the old file or the new one, never half of one.
+* writing goes through `_files.write_atomic` (a temporary file, fsync-ed and
+  renamed over the target), so a crash leaves either the old file or the new
+  one, never half of one; the header is strict JSON (no NaN).
 """
 from __future__ import annotations
 
 import json
 import os
 import pathlib
-import secrets
 import zipfile
 
 import numpy as np
+
+from ._files import strict_json, write_atomic
 
 __all__ = [
     "FORMAT",
@@ -104,20 +105,6 @@ def _checked_arrays(arrays: dict, check_finite: bool) -> dict[str, np.ndarray]:
     return out
 
 
-def _fsync_directory(directory: pathlib.Path) -> None:
-    """Make the rename itself durable; not possible (nor needed) on every OS."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def write_model_file(path, header: dict, arrays: dict, *, check_finite: bool = True,
                      compress: bool = False) -> pathlib.Path:
     """Write `arrays` and a JSON `header` to one ``.npz`` file at `path`, atomically.
@@ -131,28 +118,12 @@ def write_model_file(path, header: dict, arrays: dict, *, check_finite: bool = T
     path = pathlib.Path(path)
     full = _full_header(header)
     checked = _checked_arrays(arrays, check_finite)
-    text = json.dumps(full, default=_json_default, ensure_ascii=False)
+    text = strict_json(full, default=_json_default, ensure_ascii=False)
     members = {HEADER_KEY: np.frombuffer(text.encode("utf-8"), dtype=np.uint8), **checked}
 
-    directory = path.parent
-    directory.mkdir(parents=True, exist_ok=True)
-    # Created by hand rather than with `tempfile` so the final file gets the
-    # usual permissions (0o666 minus the umask), not tempfile's private 0o600.
-    tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            (np.savez_compressed if compress else np.savez)(f, **members)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_directory(directory)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save = np.savez_compressed if compress else np.savez
+    write_atomic(path, lambda f: save(f, **members))
     return path
 
 

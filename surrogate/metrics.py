@@ -1,6 +1,8 @@
 """Held-out error measures for a surrogate that predicts profiles.
 
-Arrays are ``pred`` and ``true`` of shape ``(n, m)``: ``n`` profiles (one per
+Every measure takes keyword-only ``y_true=`` and ``y_pred=`` (scikit-learn's
+names; keywords, so a swapped order cannot silently invert a normalisation),
+of shape ``(n, m)``: ``n`` profiles (one per
 parameter point), each sampled at ``m`` grid points. Every measure is computed
 in float64 whatever the input dtype, so a float32 model is judged fairly.
 
@@ -35,7 +37,7 @@ def _check_pair(pred, true) -> tuple[np.ndarray, np.ndarray]:
     """Both as float64 (n, m) arrays of the same shape, or a ValueError saying which is wrong."""
     pred = np.asarray(pred, dtype=np.float64)
     true = np.asarray(true, dtype=np.float64)
-    for name, a in (("pred", pred), ("true", true)):
+    for name, a in (("y_pred", pred), ("y_true", true)):
         if a.ndim != 2:
             raise ValueError(f"`{name}` must be a 2-D array of shape (n profiles, m grid points), "
                              f"got shape {a.shape}; for a single profile use `{name}[None, :]`")
@@ -43,8 +45,8 @@ def _check_pair(pred, true) -> tuple[np.ndarray, np.ndarray]:
             raise ValueError(f"`{name}` is empty (shape {a.shape}); need at least one profile "
                              "and one grid point")
     if pred.shape != true.shape:
-        raise ValueError(f"`pred` and `true` must have the same shape, got pred.shape={pred.shape} "
-                         f"and true.shape={true.shape}")
+        raise ValueError(f"`y_pred` and `y_true` must have the same shape, got y_pred.shape={pred.shape} "
+                         f"and y_true.shape={true.shape}")
     return pred, true
 
 
@@ -68,25 +70,25 @@ def _guarded_ratio(num: np.ndarray, den: np.ndarray, what: str) -> np.ndarray:
     return out
 
 
-def rel_l2(pred, true) -> np.ndarray:
+def rel_l2(*, y_true, y_pred) -> np.ndarray:
     """Relative L2 error per profile, ``||pred_i - true_i||_2 / ||true_i||_2``, shape (n,).
 
     Scale-free, so profiles of very different magnitude count alike. Where
     ``||true_i|| = 0`` the value is 0 for an exact prediction and inf otherwise
     (with a RuntimeWarning): see `_guarded_ratio`.
     """
-    pred, true = _check_pair(pred, true)
+    pred, true = _check_pair(y_pred, y_true)
     return _guarded_ratio(np.linalg.norm(pred - true, axis=1), np.linalg.norm(true, axis=1),
                           "rel_l2")
 
 
-def rmse(pred, true) -> float:
+def rmse(*, y_true, y_pred) -> float:
     """Root-mean-square error over all profiles and grid points, in the units of the field."""
-    pred, true = _check_pair(pred, true)
+    pred, true = _check_pair(y_pred, y_true)
     return float(np.sqrt(np.mean((pred - true) ** 2)))
 
 
-def nrmse(pred, true) -> float:
+def nrmse(*, y_true, y_pred) -> float:
     """Normalised RMSE as PDEBench defines it: the mean over profiles of RMSE_i / RMS(true_i).
 
     PDEBench (``pdebench/models/metrics.py``, ``metric_func``, the quantity
@@ -96,19 +98,19 @@ def nrmse(pred, true) -> float:
     For one channel and no time axis this is exactly the mean of `rel_l2`: the
     1/m inside both square roots cancels. The same zero-profile guard applies.
     """
-    pred, true = _check_pair(pred, true)
+    pred, true = _check_pair(y_pred, y_true)
     err = np.sqrt(np.mean((pred - true) ** 2, axis=1))
     nrm = np.sqrt(np.mean(true ** 2, axis=1))
     return float(np.mean(_guarded_ratio(err, nrm, "nrmse")))
 
 
-def max_abs_error(pred, true) -> float:
+def max_abs_error(*, y_true, y_pred) -> float:
     """Largest absolute pointwise error, ``max_ij |pred_ij - true_ij|``: the worst case."""
-    pred, true = _check_pair(pred, true)
+    pred, true = _check_pair(y_pred, y_true)
     return float(np.max(np.abs(pred - true)))
 
 
-def r2(pred, true, *, skip_constant: bool = False) -> float:
+def r2(*, y_true, y_pred, skip_constant: bool = False) -> float:
     """Coefficient of determination, averaged uniformly over the m outputs (grid points).
 
     Per output j: ``R2_j = 1 - sum_i (true_ij - pred_ij)^2 / sum_i (true_ij - mean_i true_ij)^2``.
@@ -123,7 +125,7 @@ def r2(pred, true, *, skip_constant: bool = False) -> float:
     output is constant the sklearn convention is used. With fewer than two
     profiles R^2 is undefined: returns nan with a warning, as sklearn does.
     """
-    pred, true = _check_pair(pred, true)
+    pred, true = _check_pair(y_pred, y_true)
     if true.shape[0] < 2:
         warnings.warn("r2: R^2 is undefined with fewer than two profiles; returning nan",
                       RuntimeWarning, stacklevel=2)
@@ -139,9 +141,9 @@ def r2(pred, true, *, skip_constant: bool = False) -> float:
     return float(np.mean(score))
 
 
-def error_per_point(pred, true) -> np.ndarray:
+def error_per_point(*, y_true, y_pred) -> np.ndarray:
     """RMSE over profiles at each grid point, shape (m,): where along the grid the error lives."""
-    pred, true = _check_pair(pred, true)
+    pred, true = _check_pair(y_pred, y_true)
     return np.sqrt(np.mean((pred - true) ** 2, axis=0))
 
 
@@ -161,7 +163,7 @@ class Report:
     surrogate time and are None unless the solver time was given.
     """
 
-    n_samples: int
+    n_profiles: int
     n_points: int
     rel_l2_mean: float
     rel_l2_median: float
@@ -185,7 +187,7 @@ class Report:
             value = getattr(self, field.name)
             if field.name in _ARRAY_FIELDS:
                 out[field.name] = [float(v) for v in np.asarray(value, dtype=np.float64)]
-            elif value is None or field.name in ("n_samples", "n_points"):
+            elif value is None or field.name in ("n_profiles", "n_points"):
                 out[field.name] = value if value is None else int(value)
             else:
                 out[field.name] = float(value)
@@ -245,7 +247,7 @@ class Report:
         rows = self.rows()
         width = max(len(label) for label, _ in rows)
         vwidth = max(len(value) for _, value in rows)
-        lines = [f"Held-out evaluation: {self.n_samples} profiles x {self.n_points} grid points"]
+        lines = [f"Held-out evaluation: {self.n_profiles} profiles x {self.n_points} grid points"]
         lines += [f"  {label:<{width}}  {value:>{vwidth}}" for label, value in rows]
         return "\n".join(lines)
 
@@ -305,11 +307,11 @@ def evaluate(model, X, Y, *, solver_seconds_per_profile: float | None = None,
     pred = _predict(model, X, n, m)
     pred, true = _check_pair(pred, Y)
 
-    rl2 = rel_l2(pred, true)
+    rl2 = rel_l2(y_true=true, y_pred=pred)
     with warnings.catch_warnings():  # rel_l2 has already warned about zero profiles
         warnings.simplefilter("ignore", RuntimeWarning)
-        nrmse_value = nrmse(pred, true)
-        r2_value = r2(pred, true, skip_constant=True)
+        nrmse_value = nrmse(y_true=true, y_pred=pred)
+        r2_value = r2(y_true=true, y_pred=pred, skip_constant=True)
 
     batched = single = None
     if timing:
@@ -332,16 +334,16 @@ def evaluate(model, X, Y, *, solver_seconds_per_profile: float | None = None,
         return float(solver_seconds_per_profile / surrogate_seconds) if surrogate_seconds > 0 else math.inf
 
     return Report(
-        n_samples=n,
+        n_profiles=n,
         n_points=m,
         rel_l2_mean=float(np.mean(rl2)),
         rel_l2_median=float(np.median(rl2)),
         rel_l2_max=float(np.max(rl2)),
-        rmse=rmse(pred, true),
+        rmse=rmse(y_true=true, y_pred=pred),
         nrmse=nrmse_value,
-        max_abs_error=max_abs_error(pred, true),
+        max_abs_error=max_abs_error(y_true=true, y_pred=pred),
         r2=r2_value,
-        error_per_point=error_per_point(pred, true),
+        error_per_point=error_per_point(y_true=true, y_pred=pred),
         rel_l2=rl2,
         surrogate_seconds_per_profile_batched=batched,
         surrogate_seconds_per_profile_single=single,

@@ -1,9 +1,13 @@
 """The multilayer perceptron of the notes, Eqs. (1)-(7), with one flat
 parameter buffer and per-layer views into it."""
+import threading
+
 import numba
 import numpy as np
 
-from . import _kernels
+from . import _chunks
+from ._checks import check_array, check_pair
+from ._layout import make_layout
 from .activations import INITIALISATION, activation_code
 
 PREDICT_CHUNK = 65536  # rows converted and predicted at a time: bounded memory
@@ -31,44 +35,6 @@ def _check_sizes(sizes):
     if len(sizes) < 2 or min(sizes) < 1:
         raise ValueError(f"`sizes` needs at least two positive widths (input, output), got {sizes!r}")
     return sizes
-
-
-def check_array(arr, name, width, dtype):
-    """`arr` as a C-contiguous 2-D `dtype` array of `width` columns, or ValueError."""
-    try:
-        a = np.asarray(arr)
-    except Exception as exc:  # ragged lists and the like
-        raise ValueError(f"`{name}` must be a 2-D numeric array: {exc}") from None
-    if a.dtype.kind not in "biuf":
-        raise ValueError(f"`{name}` must be numeric, got dtype {a.dtype}")
-    if a.ndim != 2 or a.shape[1] != width or a.shape[0] == 0:
-        raise ValueError(f"`{name}` must have shape (n, {width}) with n >= 1, got shape {a.shape}")
-    a = np.ascontiguousarray(a, dtype=dtype)
-    if not np.isfinite(a).all():
-        bad = np.argwhere(~np.isfinite(a))[0]
-        raise ValueError(f"`{name}` must be finite; row {bad[0]}, column {bad[1]} is {a[tuple(bad)]}")
-    return a
-
-
-def check_pair(X, Y, d, m, dtype, names=("X", "Y")):
-    """(X, Y) checked by `check_array`, widths d and m, with the same number of rows."""
-    X = check_array(X, names[0], d, dtype)
-    Y = check_array(Y, names[1], m, dtype)
-    if X.shape[0] != Y.shape[0]:
-        raise ValueError(f"`{names[0]}` and `{names[1]}` need the same number of rows, "
-                         f"got {X.shape[0]} and {Y.shape[0]}")
-    return X, Y
-
-
-def check_validation(validation, d, m, dtype):
-    """`validation` as a checked pair (X_val, Y_val), or None."""
-    if validation is None:
-        return None
-    try:
-        Xv, Yv = validation
-    except (TypeError, ValueError):
-        raise ValueError("`validation` must be a pair (X_val, Y_val)") from None
-    return check_pair(Xv, Yv, d, m, dtype, ("validation X", "validation Y"))
 
 
 class MLP:
@@ -108,12 +74,13 @@ class MLP:
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float64, np.float32):
             raise ValueError(f"`dtype` must be float64 or float32, got {self.dtype}")
-        self._layout, n_params, self._ws_size = _kernels.make_layout(self.sizes, codes)
+        self._layout, n_params, self._ws_size = make_layout(self.sizes, codes)
         self.params = aligned_zeros(n_params, self.dtype)
         lay = self._layout
         self.weights = [self.params[o:o + J * K].reshape(J, K)
                         for o, J, K in zip(lay.w_off, self.sizes[1:], self.sizes[:-1])]
         self.biases = [self.params[o:o + J] for o, J in zip(lay.b_off, self.sizes[1:])]
+        self._local = threading.local()
         self.initialise(seed)
 
     @property
@@ -144,12 +111,31 @@ class MLP:
 
     # -- compiled passes -------------------------------------------------------
 
-    def workspace(self, n_chunks):
-        """Per-chunk tile buffers and gradient buffers for the kernels."""
-        per_line = ALIGN // self.dtype.itemsize  # rows padded so each starts a cache line
+    def tile_workspace(self, n_chunks):
+        """One tile buffer per chunk: activations, sigma'(z), deltas, scratch."""
+        return aligned_zeros((n_chunks, self._ws_size), self.dtype)
+
+    def gradient_buffers(self, n_chunks):
+        """One gradient buffer per chunk, each row padded to start a cache line."""
+        per_line = ALIGN // self.dtype.itemsize
         width = -(-self.n_params // per_line) * per_line
-        return (aligned_zeros((n_chunks, self._ws_size), self.dtype),
-                aligned_zeros((n_chunks, width), self.dtype))
+        return aligned_zeros((n_chunks, width), self.dtype)
+
+    def _predict_workspace(self, n_chunks):
+        """The forward pass's tile buffers, kept between calls (one set per thread)."""
+        ws = getattr(self._local, "ws", None)
+        if ws is None or ws.shape[0] < n_chunks:
+            ws = self._local.ws = self.tile_workspace(n_chunks)
+        return ws
+
+    def __getstate__(self):  # workspaces are caches: not part of the network
+        state = dict(self.__dict__)
+        state.pop("_local", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._local = threading.local()
 
     def predict(self, X, threads=None):
         """a^L for each row of X: shape (n, sizes[0]) -> (n, sizes[-1]).
@@ -161,23 +147,44 @@ class MLP:
             raise ValueError(f"`X` must have shape (n, {self.sizes[0]}) with n >= 1, "
                              f"got shape {X.shape}")
         out = np.empty((X.shape[0], self.sizes[-1]), self.dtype)
-        # the forward pass is a third of a training step's flops
-        flops = self.flops_per_sample // 3
-        n_threads = numba.get_num_threads() if threads is None else min(threads, numba.get_num_threads())
-        WS, _ = self.workspace(_kernels.n_chunks_for(min(X.shape[0], PREDICT_CHUNK), flops, n_threads))
-        for r0 in range(0, X.shape[0], PREDICT_CHUNK):
+        for r0 in range(0, X.shape[0], PREDICT_CHUNK):  # converted a chunk at a time: bounded memory
             part = check_array(X[r0:r0 + PREDICT_CHUNK], "X", self.sizes[0], self.dtype)
-            nc = _kernels.n_chunks_for(part.shape[0], flops, n_threads)
-            _kernels.predict(self.params, part, self._layout, WS, out[r0:r0 + part.shape[0]], nc)
+            self._forward_into(part, out[r0:r0 + part.shape[0]], threads)
         return out
+
+    def _forward(self, Z, threads=None):
+        """`predict` for rows already checked (C-contiguous, finite, of this dtype)."""
+        out = np.empty((Z.shape[0], self.sizes[-1]), self.dtype)
+        for r0 in range(0, Z.shape[0], PREDICT_CHUNK):
+            self._forward_into(Z[r0:r0 + PREDICT_CHUNK], out[r0:r0 + PREDICT_CHUNK], threads)
+        return out
+
+    def _forward_into(self, Z, out, threads):
+        n_threads = numba.get_num_threads()
+        if threads is not None:
+            n_threads = min(threads, n_threads)
+        # the forward pass is a third of a training step's flops
+        nc = _chunks.n_chunks_for(Z.shape[0], self.flops_per_sample // 3, n_threads)
+        _chunks.predict(self.params, Z, self._layout, self._predict_workspace(nc), out, nc)
 
     def loss_and_grad(self, X, Y):
         """(C, g): C is Eq. (8), g = dC/dparams by back-propagation, layout of `params`."""
         X, Y = check_pair(X, Y, self.sizes[0], self.sizes[-1], self.dtype)
+        return self._full_batch(X, Y)()
+
+    def _full_batch(self, X, Y):
+        """A function () -> (C, g) for checked (X, Y), its buffers allocated once.
+
+        L-BFGS evaluates the full-batch cost hundreds of times; each call
+        overwrites and returns the same gradient array.
+        """
         n = X.shape[0]
-        nc = _kernels.n_chunks_for(n, self.flops_per_sample, numba.get_num_threads())
-        WS, G = self.workspace(nc)
+        rows = np.arange(n, dtype=np.int64)
+        nc = _chunks.n_chunks_for(n, self.flops_per_sample, numba.get_num_threads())
+        WS, G = self.tile_workspace(nc), self.gradient_buffers(nc)
         grad = np.empty(self.n_params, self.dtype)
-        cost = _kernels.batch_grad(self.params, X, Y, np.empty(0, np.int64), 0, n,
-                                   self._layout, WS, G, grad, nc)
-        return float(cost), grad
+
+        def cost_and_grad():
+            cost = _chunks.batch_grad(self.params, X, Y, rows, 0, n, self._layout, WS, G, grad, nc)
+            return float(cost), grad
+        return cost_and_grad

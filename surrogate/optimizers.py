@@ -1,6 +1,6 @@
 """Optimisers (SGD with momentum/Nesterov, Adam, L-BFGS) and learning-rate schedules.
 
-SGD and Adam steps run inside the compiled epoch (`_kernels.update`); these
+SGD and Adam steps run inside the compiled epoch (`_steps.apply_step`); these
 classes hold their hyper-parameters and state. L-BFGS is full-batch through
 `scipy.optimize.minimize` (see `training.py`).
 """
@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from . import _kernels
+from . import _steps
 from ._checks import check_in_range, check_int, check_non_negative, check_positive
 
 
@@ -113,19 +113,17 @@ class _FirstOrder:
         return self.state
 
     def hyper(self, lr):
-        """The float64 hyper-parameter vector the kernels read."""
-        h = np.zeros(7)
-        h[_kernels.LR], h[_kernels.WEIGHT_DECAY] = lr, self.weight_decay
-        return h
+        """The hyper-parameters the kernels read, at learning rate `lr`."""
+        return _steps.make_hyper(lr, self.weight_decay)
 
     def step(self, params, grad, lr=None):
         """Apply one update to `params` in place (what the compiled epoch does per mini-batch)."""
         self.ensure_state(params)
         self.steps[0] += 1
         G = np.asarray(grad, params.dtype).reshape(1, -1)
-        _kernels.apply_step(self.kind, params, G, 1, 1.0, self.state,
-                            self.hyper(self.lr if lr is None else lr), self.steps[0],
-                            np.empty_like(params))
+        _steps.apply_step(self.kind, params, G, 1, 1.0, self.state,
+                          self.hyper(self.lr if lr is None else lr), self.steps[0],
+                          np.empty_like(params))
 
 
 class SGD(_FirstOrder):
@@ -135,7 +133,7 @@ class SGD(_FirstOrder):
     where g is the mini-batch gradient plus `weight_decay * params`.
     """
 
-    kind = _kernels.SGD
+    kind = _steps.SGD
 
     def __init__(self, lr, momentum=0.0, nesterov=False, weight_decay=0.0, schedule=None):
         self.momentum = check_in_range("momentum", momentum, 0, 1)
@@ -145,9 +143,7 @@ class SGD(_FirstOrder):
         super().__init__(lr, weight_decay, schedule)
 
     def hyper(self, lr):
-        h = super().hyper(lr)
-        h[_kernels.MOMENTUM], h[_kernels.NESTEROV] = self.momentum, float(self.nesterov)
-        return h
+        return _steps.make_hyper(lr, self.weight_decay, momentum=self.momentum, nesterov=self.nesterov)
 
     def __repr__(self):
         return f"SGD(lr={self.lr}, momentum={self.momentum}, nesterov={self.nesterov}, weight_decay={self.weight_decay})"
@@ -156,7 +152,7 @@ class SGD(_FirstOrder):
 class Adam(_FirstOrder):
     """Adam (Kingma & Ba 2015): bias-corrected first and second moment estimates."""
 
-    kind = _kernels.ADAM
+    kind = _steps.ADAM
 
     def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, schedule=None):
         self.beta1, self.beta2 = check_in_range("beta1", beta1, 0, 1), check_in_range("beta2", beta2, 0, 1)
@@ -164,9 +160,7 @@ class Adam(_FirstOrder):
         super().__init__(lr, weight_decay, schedule)
 
     def hyper(self, lr):
-        h = super().hyper(lr)
-        h[_kernels.BETA1], h[_kernels.BETA2], h[_kernels.EPS] = self.beta1, self.beta2, self.eps
-        return h
+        return _steps.make_hyper(lr, self.weight_decay, beta1=self.beta1, beta2=self.beta2, eps=self.eps)
 
     def __repr__(self):
         return f"Adam(lr={self.lr}, beta1={self.beta1}, beta2={self.beta2}, eps={self.eps}, weight_decay={self.weight_decay})"

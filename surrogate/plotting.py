@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from ._files import write_atomic
+
 __all__ = [
     "case_indices",
     "plot_error_along_grid",
@@ -31,7 +33,8 @@ def _save(fig: Figure, path) -> Figure:
     if path is not None:
         path = pathlib.Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=DPI, format=None if path.suffix else "png")
+        fmt = path.suffix[1:] or "png"
+        write_atomic(path, lambda f: fig.savefig(f, dpi=DPI, format=fmt), fsync=False)
     return fig
 
 
@@ -77,7 +80,7 @@ def plot_profiles(grid, Y_true, Y_pred, *, rel_l2=None, cases=("best", "median",
 
     One column per case; the lower panel shows the pointwise error
     ``surrogate - solver``, which is usually too small to see in the upper one.
-    `rel_l2` (per sample) is computed if not given.
+    `rel_l2` (per profile) is computed if not given.
     """
     grid = _as_1d("grid", grid)
     Y_true = np.asarray(Y_true, dtype=np.float64)
@@ -88,10 +91,10 @@ def plot_profiles(grid, Y_true, Y_pred, *, rel_l2=None, cases=("best", "median",
         raise ValueError(f"`Y_pred` must have the shape of `Y_true` {Y_true.shape}, got {Y_pred.shape}")
     if rel_l2 is None:
         from .metrics import rel_l2 as _rel_l2
-        rel_l2 = _rel_l2(Y_pred, Y_true)
+        rel_l2 = _rel_l2(y_true=Y_true, y_pred=Y_pred)
     rel_l2 = _as_1d("rel_l2", rel_l2)
     if rel_l2.size != Y_true.shape[0]:
-        raise ValueError(f"`rel_l2` must have one value per sample ({Y_true.shape[0]}), got {rel_l2.size}")
+        raise ValueError(f"`rel_l2` must have one value per profile ({Y_true.shape[0]}), got {rel_l2.size}")
     index = case_indices(rel_l2, cases)
     labels = [c if isinstance(c, str) else "case" for c in cases]
 

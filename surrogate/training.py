@@ -8,9 +8,8 @@ import numba
 import numpy as np
 from tqdm import tqdm  # plain bars: tqdm.auto warns in notebooks without ipywidgets
 
-from . import _kernels
-from ._checks import check_int
-from .network import check_pair, check_validation
+from . import _chunks
+from ._checks import check_int, check_pair, check_validation
 from .optimizers import LBFGS, _FirstOrder
 
 
@@ -31,12 +30,21 @@ class History:
     stopped_early: bool = False
 
     def to_dict(self):
-        return {k: (list(v) if isinstance(v, list) else v) for k, v in self.__dict__.items()}
+        """Plain lists and numbers, strict JSON: a non-finite value becomes None."""
+        def strict(v):
+            return v if not isinstance(v, float) or np.isfinite(v) else None
+        return {k: ([strict(x) for x in v] if isinstance(v, list) else v)
+                for k, v in self.__dict__.items()}
+
+    @classmethod
+    def from_dict(cls, d):
+        """The inverse of `to_dict` (unknown keys are an error)."""
+        return cls(**d)
 
 
 def _cost(net, X, Y):
-    """Eq. (8) on (X, Y) from a forward pass."""
-    d = net.predict(X) - Y
+    """Eq. (8) on checked (X, Y) from a forward pass."""
+    d = net._forward(X) - Y
     return 0.5 * float(np.einsum("ij,ij->", d, d)) / X.shape[0]
 
 
@@ -128,6 +136,14 @@ def train(net, X, Y, optimizer, batch_size=16, epochs=100, shuffle=True, seed=No
         holds the last finite values.
     """
     X, Y, validation = _check_inputs(net, X, Y, validation)
+    return _train(net, X, Y, optimizer, batch_size, epochs, shuffle, seed, validation,
+                  early_stopping, restore_best, callbacks, progress)
+
+
+def _train(net, X, Y, optimizer, batch_size=16, epochs=100, shuffle=True, seed=None,
+           validation=None, early_stopping=None, restore_best=True, callbacks=None,
+           progress="auto"):
+    """`train` on arrays already checked (C-contiguous, finite, the network's dtype)."""
     epochs = check_int("epochs", epochs)
     history = History()
     monitor = _Monitor(net, history, epochs, early_stopping, callbacks, progress,
@@ -149,14 +165,14 @@ def _run_first_order(net, X, Y, opt, batch_size, epochs, shuffle, seed, validati
     rng = np.random.default_rng(seed)
     n = X.shape[0]
     n_threads = numba.get_num_threads()
-    WS, G = net.workspace(n_threads)
+    WS, G = net.tile_workspace(n_threads), net.gradient_buffers(n_threads)
     backup = np.empty_like(net.params)
     state = opt.ensure_state(net.params)
     in_order = np.arange(n, dtype=np.int64)
     for epoch in range(epochs):
         lr = opt.schedule(epoch, opt.lr)
         order = rng.permutation(n).astype(np.int64) if shuffle else in_order
-        total, done, status = _kernels.train_epoch(
+        total, done, status = _chunks.train_epoch(
             net.params, X, Y, order, batch_size, net._layout, opt.kind, opt.hyper(lr), state,
             opt.steps, WS, G, backup, n_threads, net.flops_per_sample)
         if status:
@@ -177,11 +193,13 @@ def _run_lbfgs(net, X, Y, opt, max_iter, validation, monitor):
     x0 = net.params.astype(np.float64)
     last_finite = x0
 
+    full_batch = net._full_batch(X, Y)
+
     def cost_and_grad(p):
         nonlocal last_finite
         net.params[:] = p
-        cost, g = net.loss_and_grad(X, Y)
-        g = g.astype(np.float64)
+        cost, g = full_batch()
+        g = g.astype(np.float64)  # a copy even in float64: scipy keeps it
         if wd:
             cost += 0.5 * wd * float(p @ p)
             g += wd * p
@@ -193,7 +211,7 @@ def _run_lbfgs(net, X, Y, opt, max_iter, validation, monitor):
         net.params[:] = intermediate_result.x
         val = None if validation is None else _cost(net, *validation)
         loss = float(intermediate_result.fun) - (0.5 * wd * float(intermediate_result.x @ intermediate_result.x) if wd else 0.0)
-        if monitor.record(len(monitor.history.epoch), loss, val, np.nan):
+        if monitor.record(len(monitor.history.epoch), loss, val, None):  # no learning rate
             raise StopIteration
 
     res = scipy.optimize.minimize(

@@ -1,5 +1,20 @@
-import numpy as np
-import pytest
+import hashlib
+import os
+import pathlib
+import tempfile
+
+# Numba's file cache checks only the file a kernel is defined in, so after an
+# edit to a function that kernels of another module inline (a planted bug, a
+# fix) it could keep running the old code. The tests compile into a cache of
+# their own, named by a hash of every engine source: a changed line is a new
+# cache, an unchanged tree reuses the last one. Set before anything imports
+# numba; worker processes and notebooks inherit it.
+_SOURCES = sorted((pathlib.Path(__file__).resolve().parents[1] / "surrogate").rglob("*.py"))
+_DIGEST = hashlib.sha256(b"".join(p.read_bytes() for p in _SOURCES)).hexdigest()[:16]
+os.environ["NUMBA_CACHE_DIR"] = str(pathlib.Path(tempfile.gettempdir()) / f"surrogate-tests-numba-{_DIGEST}")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import problems
-from surrogate.cli import main
+from surrogate.workflow.cli import main
 from surrogate.metrics import rel_l2
 from surrogate.model import Surrogate
 
@@ -38,14 +38,14 @@ def test_problems_lists_every_problem_with_its_box(capsys):
 def test_generate_writes_a_dataset(heat_files):
     data = problems.Dataset.load(heat_files / "data.npz")
     assert data.X.shape == (48, 5) and data.Y.shape[0] == 48
-    assert data.metadata["problem"] == "heat" and data.metadata["solver_seconds_per_sample"] > 0
+    assert data.metadata["problem"] == "heat" and data.metadata["solver_seconds_per_profile"] > 0
 
 
 def test_train_writes_a_loadable_model(heat_files):
     model = Surrogate.load(heat_files / "model.npz")
     data = problems.Dataset.load(heat_files / "data.npz")
     assert model.n_inputs == 5 and model.n_outputs == data.n_grid
-    assert model.metadata["param_names"] == data.param_names
+    assert model.metadata_["param_names"] == data.param_names
     assert np.isfinite(model.predict(data.X)).all()
 
 
@@ -54,7 +54,7 @@ def test_evaluate_writes_metrics_report_and_plots(heat_files, capsys):
     assert main(["evaluate", str(heat_files / "model.npz"), str(heat_files / "data.npz"),
                  "--out", str(out)]) == 0
     doc = json.loads((out / "metrics.json").read_text())
-    assert doc["problem"] == "heat" and doc["test"]["n_samples"] == 48
+    assert doc["problem"] == "heat" and doc["test"]["n_profiles"] == 48
     assert doc["n_outside_training_box"] == 0  # the model was trained on these very cases
     assert doc["test"]["rel_l2_mean"] >= 0 and doc["speedup_per_profile"] > 0
     for png in ("profiles_test.png", "error_vs_parameters_test.png", "error_along_grid_test.png", "loss.png"):
@@ -81,10 +81,10 @@ def test_run_quick_writes_the_report_folder(tmp_path):
     assert "| relative L2 error, mean |" in report and "(profiles_interpolation.png)" in report
     # the saved model predicts like the one evaluated: its errors reproduce metrics.json
     model = Surrogate.load(out / "model.npz")
-    assert model.metadata["problem"] == "heat"
+    assert model.metadata_["problem"] == "heat"
     inside, _ = problems.Dataset.load(out / "data.npz").split_extrapolation(0.1)
     _, _, test = inside.split((0.7, 0.15, 0.15), seed=0)
-    assert np.mean(rel_l2(model.predict(test.X), test.Y)) == pytest.approx(
+    assert np.mean(rel_l2(y_true=test.Y, y_pred=model.predict(test.X))) == pytest.approx(
         doc["interpolation"]["rel_l2_mean"], rel=1e-12)
     # a second run reuses the cached solves instead of solving again
     first = problems.Dataset.load(out / "data.npz")
@@ -133,8 +133,8 @@ def test_every_command_has_help(cmd, capsys):
 
 
 def test_module_entry_point_runs():
-    """`python -m surrogate.cli` (what the console script calls) starts and exits 0."""
-    proc = subprocess.run([sys.executable, "-m", "surrogate.cli", "--help"],
+    """`python -m surrogate.workflow.cli` (what the console script calls) starts and exits 0."""
+    proc = subprocess.run([sys.executable, "-m", "surrogate.workflow.cli", "--help"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "generate" in proc.stdout and "run" in proc.stdout

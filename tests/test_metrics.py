@@ -21,86 +21,86 @@ PRED = np.array([[3.0, 5.0],
 
 def test_rel_l2_by_hand():
     # ||diff_i|| = 1, 1, 2 ; ||true_i|| = 5, 1, 2
-    np.testing.assert_allclose(rel_l2(PRED, TRUE), [0.2, 1.0, 1.0], rtol=1e-15)
+    np.testing.assert_allclose(rel_l2(y_true=TRUE, y_pred=PRED), [0.2, 1.0, 1.0], rtol=1e-15)
 
 
 def test_rmse_by_hand():
     # squared errors 0, 1, 0, 1, 4, 0: mean 6/6 = 1
-    assert rmse(PRED, TRUE) == pytest.approx(1.0, rel=1e-15)
+    assert rmse(y_true=TRUE, y_pred=PRED) == pytest.approx(1.0, rel=1e-15)
 
 
 def test_nrmse_by_hand_pdebench_formula():
     # per profile sqrt(mean diff^2) / sqrt(mean true^2):
     # sqrt(1/2)/sqrt(25/2) = 0.2, sqrt(1/2)/sqrt(1/2) = 1, sqrt(4/2)/sqrt(4/2) = 1 ; mean 2.2/3
-    assert nrmse(PRED, TRUE) == pytest.approx(2.2 / 3, rel=1e-15)
-    assert nrmse(PRED, TRUE) == pytest.approx(rel_l2(PRED, TRUE).mean(), rel=1e-15)
+    assert nrmse(y_true=TRUE, y_pred=PRED) == pytest.approx(2.2 / 3, rel=1e-15)
+    assert nrmse(y_true=TRUE, y_pred=PRED) == pytest.approx(rel_l2(y_true=TRUE, y_pred=PRED).mean(), rel=1e-15)
 
 
 def test_max_abs_error_by_hand():
-    assert max_abs_error(PRED, TRUE) == 2.0
-    assert max_abs_error(-PRED, -TRUE) == 2.0
+    assert max_abs_error(y_true=TRUE, y_pred=PRED) == 2.0
+    assert max_abs_error(y_true=-TRUE, y_pred=-PRED) == 2.0
 
 
 def test_error_per_point_by_hand():
     # column 0: errors 0, 0, 2 -> sqrt(4/3); column 1: errors 1, 1, 0 -> sqrt(2/3)
-    np.testing.assert_allclose(error_per_point(PRED, TRUE), [math.sqrt(4 / 3), math.sqrt(2 / 3)],
+    np.testing.assert_allclose(error_per_point(y_true=TRUE, y_pred=PRED), [math.sqrt(4 / 3), math.sqrt(2 / 3)],
                                rtol=1e-15)
 
 
 def test_r2_by_hand():
     # column 0: true 3, 1, 0 (mean 4/3) ss_tot = 42/9, ss_res = 4 -> 1 - 4*9/42 = 1/7
     # column 1: true 4, 0, 2 (mean 2)   ss_tot = 8,    ss_res = 2 -> 3/4
-    assert r2(PRED, TRUE) == pytest.approx((1 / 7 + 3 / 4) / 2, rel=1e-14)
-    assert r2(PRED, TRUE) == pytest.approx(25 / 56, rel=1e-14)
-    assert r2(TRUE, TRUE) == 1.0
+    assert r2(y_true=TRUE, y_pred=PRED) == pytest.approx((1 / 7 + 3 / 4) / 2, rel=1e-14)
+    assert r2(y_true=TRUE, y_pred=PRED) == pytest.approx(25 / 56, rel=1e-14)
+    assert r2(y_true=TRUE, y_pred=TRUE) == 1.0
     # predicting the column means scores 0
-    assert r2(np.broadcast_to(TRUE.mean(axis=0), TRUE.shape), TRUE) == pytest.approx(0.0, abs=1e-15)
+    assert r2(y_true=TRUE, y_pred=np.broadcast_to(TRUE.mean(axis=0), TRUE.shape)) == pytest.approx(0.0, abs=1e-15)
 
 
 def test_r2_constant_output_sklearn_convention_and_skip():
     true = np.array([[1.0, 0.0], [2.0, 0.0], [3.0, 0.0]])  # column 1 is a fixed boundary value
     pred = np.array([[1.0, 0.0], [2.0, 0.1], [4.0, 0.0]])
     # column 0: ss_res = 1, ss_tot = 2 -> 0.5 ; column 1: constant, missed -> 0 (sklearn)
-    assert r2(pred, true) == pytest.approx(0.25)
-    assert r2(pred, true, skip_constant=True) == pytest.approx(0.5)
+    assert r2(y_true=true, y_pred=pred) == pytest.approx(0.25)
+    assert r2(y_true=true, y_pred=pred, skip_constant=True) == pytest.approx(0.5)
     exact_boundary = pred.copy()
     exact_boundary[:, 1] = 0.0  # constant column hit exactly -> 1
-    assert r2(exact_boundary, true) == pytest.approx(0.75)
+    assert r2(y_true=true, y_pred=exact_boundary) == pytest.approx(0.75)
     # all columns constant: skip falls back to the sklearn convention
-    assert r2(np.zeros((3, 2)), np.zeros((3, 2)), skip_constant=True) == 1.0
-    assert r2(np.ones((3, 2)), np.zeros((3, 2)), skip_constant=True) == 0.0
+    assert r2(y_true=np.zeros((3, 2)), y_pred=np.zeros((3, 2)), skip_constant=True) == 1.0
+    assert r2(y_true=np.zeros((3, 2)), y_pred=np.ones((3, 2)), skip_constant=True) == 0.0
 
 
 def test_r2_single_profile_is_nan_with_warning():
     with pytest.warns(RuntimeWarning, match="fewer than two"):
-        assert math.isnan(r2(PRED[:1], TRUE[:1]))
+        assert math.isnan(r2(y_true=TRUE[:1], y_pred=PRED[:1]))
 
 
 def test_zero_profile_guard():
     true = np.array([[0.0, 0.0], [3.0, 4.0]])
     with pytest.warns(RuntimeWarning, match="1 profile"):
-        np.testing.assert_array_equal(rel_l2(np.array([[0.0, 0.0], [3.0, 5.0]]), true), [0.0, 0.2])
+        np.testing.assert_array_equal(rel_l2(y_true=true, y_pred=np.array([[0.0, 0.0], [3.0, 5.0]])), [0.0, 0.2])
     with pytest.warns(RuntimeWarning, match="identically zero"):
-        np.testing.assert_array_equal(rel_l2(np.array([[1e-9, 0.0], [3.0, 4.0]]), true), [np.inf, 0.0])
+        np.testing.assert_array_equal(rel_l2(y_true=true, y_pred=np.array([[1e-9, 0.0], [3.0, 4.0]])), [np.inf, 0.0])
     with pytest.warns(RuntimeWarning, match="nrmse"):
-        assert nrmse(np.array([[1.0, 0.0], [3.0, 4.0]]), true) == np.inf
+        assert nrmse(y_true=true, y_pred=np.array([[1.0, 0.0], [3.0, 4.0]])) == np.inf
 
 
 def test_float32_inputs_are_measured_in_float64():
-    assert rel_l2(PRED.astype(np.float32), TRUE.astype(np.float32)).dtype == np.float64
-    assert rmse(PRED.astype(np.float32), TRUE) == 1.0
+    assert rel_l2(y_true=TRUE.astype(np.float32), y_pred=PRED.astype(np.float32)).dtype == np.float64
+    assert rmse(y_true=TRUE, y_pred=PRED.astype(np.float32)) == 1.0
 
 
 @pytest.mark.parametrize("metric", [rel_l2, rmse, nrmse, max_abs_error, r2, error_per_point])
 def test_shape_errors_name_argument_and_shapes(metric):
-    with pytest.raises(ValueError, match=r"`pred` must be a 2-D array.*got shape \(2,\)"):
-        metric(np.ones(2), np.ones((1, 2)))
-    with pytest.raises(ValueError, match=r"`true` must be a 2-D array.*got shape \(1, 2, 1\)"):
-        metric(np.ones((1, 2)), np.ones((1, 2, 1)))
-    with pytest.raises(ValueError, match=r"pred.shape=\(3, 2\) and true.shape=\(3, 4\)"):
-        metric(np.ones((3, 2)), np.ones((3, 4)))
-    with pytest.raises(ValueError, match=r"`pred` is empty \(shape \(0, 2\)\)"):
-        metric(np.ones((0, 2)), np.ones((0, 2)))
+    with pytest.raises(ValueError, match=r"`y_pred` must be a 2-D array.*got shape \(2,\)"):
+        metric(y_true=np.ones((1, 2)), y_pred=np.ones(2))
+    with pytest.raises(ValueError, match=r"`y_true` must be a 2-D array.*got shape \(1, 2, 1\)"):
+        metric(y_true=np.ones((1, 2, 1)), y_pred=np.ones((1, 2)))
+    with pytest.raises(ValueError, match=r"y_pred.shape=\(3, 2\) and y_true.shape=\(3, 4\)"):
+        metric(y_true=np.ones((3, 4)), y_pred=np.ones((3, 2)))
+    with pytest.raises(ValueError, match=r"`y_pred` is empty \(shape \(0, 2\)\)"):
+        metric(y_true=np.ones((0, 2)), y_pred=np.ones((0, 2)))
 
 
 # ----------------------------------------------------------------------------
@@ -133,7 +133,7 @@ def test_evaluate_with_known_offset():
     # ||diff_i|| = 0.1 * ||(1,1,1,1)|| = 0.2 ; ||true_i|| = 5 x_i -> 0.04 / x_i
     expected_rel = [0.04, 0.02, 0.01]
     np.testing.assert_allclose(report.rel_l2, expected_rel, rtol=1e-12)
-    assert report.n_samples == 3 and report.n_points == 4
+    assert report.n_profiles == 3 and report.n_points == 4
     assert report.rel_l2_mean == pytest.approx(0.07 / 3, rel=1e-12)
     assert report.rel_l2_median == pytest.approx(0.02, rel=1e-12)
     assert report.rel_l2_max == pytest.approx(0.04, rel=1e-12)
@@ -227,3 +227,10 @@ def test_report_prints_aligned_table():
     assert "nRMSE (PDEBench)" in text and "speed-up per profile, batched" in text
     no_timing = str(evaluate(OffsetModel(), X_EVAL, Y_EVAL, timing=False))
     assert "n/a" in no_timing
+
+
+def test_measures_take_keywords_only():
+    """A swapped positional order would silently invert the normalisation: refused."""
+    for measure in (rel_l2, rmse, nrmse, max_abs_error, r2, error_per_point):
+        with pytest.raises(TypeError):
+            measure(PRED, TRUE)

@@ -9,7 +9,7 @@ import pytest
 
 from surrogate.io import ModelFileError, read_model_file, write_model_file
 from surrogate.metrics import rel_l2
-from surrogate.model import OutOfDomainError, OutOfDomainWarning, Surrogate
+from surrogate.model import OPTIONS, OutOfDomainError, OutOfDomainWarning, Surrogate
 
 GRID = np.linspace(0.0, 1.0, 24)
 
@@ -38,13 +38,13 @@ def fitted(data):
 
 def test_fit_reaches_stated_error_on_smooth_field(data, fitted):
     _, _, Xt, Yt = data
-    err = rel_l2(fitted.predict(Xt), Yt)
+    err = rel_l2(y_true=Yt, y_pred=fitted.predict(Xt))
     assert err.mean() < 1e-2, err.mean()
-    assert fitted.fit_seconds > 0
-    assert set(fitted.history) == {"adam", "lbfgs"}
+    assert fitted.fit_seconds_ > 0
+    assert set(fitted.history_) == {"adam", "lbfgs"}
     # the L-BFGS polish improved on Adam's best validation cost
-    assert min(fitted.history["lbfgs"]["val_loss"]) < min(fitted.history["adam"]["val_loss"])
-    assert fitted.n_train + fitted.n_val == 160
+    assert min(fitted.history_["lbfgs"].val_loss) < min(fitted.history_["adam"].val_loss)
+    assert fitted.n_train_ + fitted.n_val_ == 160
 
 
 def test_sin_1d_fit():
@@ -69,8 +69,8 @@ def test_single_point_and_pca_modes(data, fitted):
     _, _, Xt, _ = data
     np.testing.assert_array_equal(fitted.predict(Xt[3]), fitted.predict(Xt[3:4])[0])
     # a*sin(kx) + x^2 over a 2-D box: a few modes, far fewer than the 24 grid points
-    assert 2 <= fitted.basis.shape[0] < GRID.size
-    assert fitted.net.sizes == [2, 16, 16, fitted.basis.shape[0]]
+    assert 2 <= fitted.scaling_.n_modes < GRID.size
+    assert fitted.net_.sizes == [2, 16, 16, fitted.scaling_.n_modes]
 
 
 def test_save_load_round_trip_is_bit_identical(tmp_path, data, fitted):
@@ -79,11 +79,11 @@ def test_save_load_round_trip_is_bit_identical(tmp_path, data, fitted):
     loaded = Surrogate.load(path)
     np.testing.assert_array_equal(loaded.predict(Xt), fitted.predict(Xt))
     assert loaded.get_params() == fitted.get_params()
-    assert loaded.metadata["param_names"] == ["a", "k"]
-    assert loaded.history["lbfgs"]["loss"] == fitted.history["lbfgs"]["loss"]
+    assert loaded.metadata_["param_names"] == ["a", "k"]
+    assert loaded.history_["lbfgs"].loss == fitted.history_["lbfgs"].loss
     header, _ = read_model_file(path)
-    assert header["architecture"]["sizes"] == fitted.net.sizes
-    assert header["input_box"]["lower"] == fitted.x_lower.tolist()
+    assert header["architecture"]["sizes"] == fitted.net_.sizes
+    assert header["input_box"]["lower"] == fitted.guard_.lower.tolist()
     assert "package_version" in header and header["format_version"] >= 1
 
 
@@ -91,13 +91,13 @@ def test_float32_round_trip(tmp_path, data):
     X, Y, Xt, _ = data
     model = Surrogate(hidden=(8,), epochs=10, lbfgs_iter=10, dtype=np.float32).fit(X, Y, progress=False)
     loaded = Surrogate.load(model.save(tmp_path / "m32.npz"))
-    assert loaded.net.dtype == np.float32
+    assert loaded.net_.dtype == np.float32
     np.testing.assert_array_equal(loaded.predict(Xt), model.predict(Xt))
 
 
 def test_save_refuses_non_finite_parameters(tmp_path, fitted):
     model = Surrogate.load(fitted.save(tmp_path / "ok.npz"))
-    model.net.params[5] = np.nan
+    model.net_.params[5] = np.nan
     with pytest.raises(ValueError, match="non-finite"):
         model.save(tmp_path / "bad.npz")
     assert not (tmp_path / "bad.npz").exists()
@@ -115,9 +115,37 @@ def test_unfitted_model_errors():
     ({"validation_fraction": 1.5}, "`validation_fraction`"), ({"dtype": np.int32}, "`dtype`"),
     ({"epochs": 0}, "`epochs`"), ({"threads": 0}, "`threads`"),
 ])
-def test_bad_options_name_the_argument(kwargs, match):
+def test_bad_options_name_the_argument(kwargs, match, data):
+    model = Surrogate(**kwargs)  # stored as given, as scikit-learn requires
+    assert model.get_params()[next(iter(kwargs))] is next(iter(kwargs.values()))
     with pytest.raises(ValueError, match=match):
-        Surrogate(**kwargs)
+        model.check_options()
+    X, Y, _, _ = data
+    with pytest.raises(ValueError, match=match):  # before any work
+        model.fit(X, Y)
+
+
+def test_options_are_declared_once():
+    """The constructor's signature, get_params, and the options table agree."""
+    import inspect
+    signature = inspect.signature(Surrogate)
+    assert list(signature.parameters) == list(OPTIONS)
+    assert {k: p.default for k, p in signature.parameters.items()} == {k: d for k, (d, _) in OPTIONS.items()}
+    assert Surrogate().get_params() == {k: d for k, (d, _) in OPTIONS.items()}
+    model = Surrogate().set_params(hidden=(3,), lr=0.1)
+    assert model.get_params()["hidden"] == (3,) and model.lr == 0.1
+    with pytest.raises(ValueError, match="unknown option 'hiden'"):
+        Surrogate().set_params(hiden=(3,))
+
+
+def test_files_of_version_0_1_still_load():
+    """A model written by version 0.1 (committed fixture) predicts what it predicted then."""
+    import pathlib
+    here = pathlib.Path(__file__).parent / "data"
+    model = Surrogate.load(here / "model_v1.npz")
+    expected = np.load(here / "model_v1_expected.npz")
+    np.testing.assert_array_equal(model.predict(expected["X"]), expected["Y"])
+    assert model.input_names == ['q_in', 'source_amplitude', 'source_centre', 'source_width', 'T_edge']
 
 
 def test_fit_input_errors(data):
@@ -213,7 +241,7 @@ def test_inside_the_box_is_silent(data, fitted):
 
 
 def test_outside_the_box_warns_naming_input_and_distance(fitted):
-    x = np.array([[fitted.x_upper[0] + 0.25, 2.0], [1.0, 2.0]])
+    x = np.array([[fitted.guard_.upper[0] + 0.25, 2.0], [1.0, 2.0]])
     with pytest.warns(OutOfDomainWarning) as rec:
         out = fitted.predict(x)
     msg = str(rec[0].message)
@@ -223,12 +251,12 @@ def test_outside_the_box_warns_naming_input_and_distance(fitted):
 
 
 def test_outside_mask(fitted):
-    x = np.array([[1.0, 2.0], [fitted.x_lower[0] - 1e-3, 2.0], [1.0, fitted.x_upper[1] + 1.0]])
+    x = np.array([[1.0, 2.0], [fitted.guard_.lower[0] - 1e-3, 2.0], [1.0, fitted.guard_.upper[1] + 1.0]])
     np.testing.assert_array_equal(fitted.outside(x), [False, True, True])
 
 
 def test_outside_the_box_raises_when_asked(fitted):
-    x = np.array([[1.0, fitted.x_lower[1] - 0.5]])
+    x = np.array([[1.0, fitted.guard_.lower[1] - 0.5]])
     with pytest.raises(OutOfDomainError, match=r"k in 1 row\(s\), up to 0.5 below"):
         fitted.predict(x, domain="raise")
     strict = Surrogate(domain="raise")

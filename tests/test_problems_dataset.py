@@ -1,4 +1,4 @@
-"""Dataset: splits, pointwise view, pickle-free atomic files, user data."""
+"""Dataset: splits, pickle-free atomic files, user data."""
 
 import json
 import os
@@ -65,22 +65,25 @@ def test_split_extrapolation_holds_out_the_outermost_cases():
         ds.split_extrapolation(fraction=1.5)
 
 
+def test_split_extrapolation_gives_the_trusted_box():
+    ds = make(n=200)
+    split = ds.split_extrapolation(fraction=0.1)
+    inside, edge = split
+    assert split.inside is inside and split.edge is edge
+    thr = edge.metadata["extrapolation"]["threshold"]
+    lower, upper = split.trusted_box  # the box [-1, 3] of `make`, scaled by thr about 1
+    np.testing.assert_allclose(lower, 1.0 - 2.0 * thr)
+    np.testing.assert_allclose(upper, 1.0 + 2.0 * thr)
+    assert np.all((inside.X >= lower) & (inside.X <= upper))
+    assert np.all(np.any((edge.X <= lower) | (edge.X >= upper), axis=1))
+
+
 def test_split_extrapolation_without_a_box_uses_the_data_range():
     X = np.array([[0.0, 0.0], [1.0, 1.0], [0.5, 0.5], [0.45, 0.55], [0.9, 0.5]])
     ds = Dataset(X, np.zeros((5, 2)))
     inside, edge = ds.split_extrapolation(fraction=0.4)
     assert rows(edge) == {(0.0, 0.0), (1.0, 1.0)}
     assert rows(inside) == {(0.5, 0.5), (0.45, 0.55), (0.9, 0.5)}
-
-
-def test_pointwise_view():
-    ds = make(n=4, d=2, m=3)
-    P, u = ds.pointwise()
-    assert P.shape == (12, 3) and u.shape == (12,)
-    for i in range(4):
-        for k in range(3):
-            np.testing.assert_array_equal(P[i * 3 + k], np.append(ds.X[i], ds.grid[k]))
-            assert u[i * 3 + k] == ds.Y[i, k]
 
 
 def test_save_load_round_trip_without_pickle(tmp_path):
@@ -141,7 +144,7 @@ def test_constructor_rejects_inconsistent_input():
 def test_user_data_from_arrays_npz_csv_hdf5(tmp_path):
     rng = np.random.default_rng(7)
     X, Y, grid = rng.random((6, 2)), rng.random((6, 4)), np.array([0.0, 0.5, 1.0, 2.0])
-    ds = Dataset.from_arrays(X, Y, grid, ["alpha", "beta"])
+    ds = Dataset(X, Y, grid, ["alpha", "beta"])
     np.savez(tmp_path / "mine.npz", params=X, profiles=Y, r=grid)
     from_npz = Dataset.from_npz(tmp_path / "mine.npz", X="params", Y="profiles", grid="r",
                                 param_names=["alpha", "beta"])
@@ -149,7 +152,7 @@ def test_user_data_from_arrays_npz_csv_hdf5(tmp_path):
         f.write("alpha,beta," + ",".join(map(str, grid)) + "\n")
         for x, y in zip(X, Y):
             f.write(",".join(repr(float(v)) for v in np.append(x, y)) + "\n")
-    from_csv = Dataset.from_csv(tmp_path / "mine.csv", n_params=2)
+    from_csv = Dataset.from_csv(tmp_path / "mine.csv", n_inputs=2)
     h5py = pytest.importorskip("h5py")
     with h5py.File(tmp_path / "mine.h5", "w") as f:
         f["X"], f["Y"], f["grid"] = X, Y, grid
@@ -161,14 +164,14 @@ def test_user_data_from_arrays_npz_csv_hdf5(tmp_path):
         assert other.param_names == ["alpha", "beta"]
     with pytest.raises(ValueError, match="no array 'Y'"):
         Dataset.from_npz(tmp_path / "mine.npz", X="params")
-    with pytest.raises(ValueError, match="n_params"):
-        Dataset.from_csv(tmp_path / "mine.csv", n_params=6)
+    with pytest.raises(ValueError, match="n_inputs"):
+        Dataset.from_csv(tmp_path / "mine.csv", n_inputs=6)
 
 
 def test_csv_without_header_gets_default_names_and_index_grid(tmp_path):
     path = tmp_path / "plain.csv"
     path.write_text("1,2,3,4\n5,6,7,8\n")
-    ds = Dataset.from_csv(path, n_params=1)
+    ds = Dataset.from_csv(path, n_inputs=1)
     assert ds.param_names == ["p0"]
     np.testing.assert_array_equal(ds.grid, [0.0, 1.0, 2.0])
     np.testing.assert_array_equal(ds.Y, [[2, 3, 4], [6, 7, 8]])

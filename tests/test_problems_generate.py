@@ -127,7 +127,7 @@ def test_metadata_describes_the_run(tmp_path):
     assert meta["box"]["lower"] == problems.get("pinch").lower.tolist()
     assert meta["sampler"] == {"method": "halton", "seed": 9, "n": 16, "batch_size": 1}
     assert meta["settings"] == problems.get("pinch").settings
-    assert meta["solver_seconds_per_sample"] > 0 and meta["failures"] == []
+    assert meta["solver_seconds_per_profile"] > 0 and meta["failures"] == []
     assert {"numpy", "scipy", "python"} <= set(meta["versions"])
     back = problems.Dataset.load(data.save(tmp_path / "pinch.npz"))
     assert back.metadata == meta and (back.grid_name, back.grid_unit) == ("r", "m")

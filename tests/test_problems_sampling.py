@@ -11,7 +11,7 @@ from problems import Parameter
 def test_samples_fill_the_box_reproducibly(method):
     heat = problems.get("heat")
     X = problems.sample(heat, 100, method=method, seed=4)
-    assert X.shape == (100, heat.dim) and X.dtype == np.float64
+    assert X.shape == (100, heat.n_inputs) and X.dtype == np.float64
     assert np.all(X >= heat.lower) and np.all(X <= heat.upper)
     np.testing.assert_array_equal(X, problems.sample(heat, 100, method=method, seed=4))
     assert not np.array_equal(X, problems.sample(heat, 100, method=method, seed=5))
@@ -45,7 +45,8 @@ def test_sampling_bad_arguments():
 
 
 def test_registry_names_and_unknown_name():
-    assert problems.names() == ["burgers", "heat", "pinch", "schrodinger"]
+    assert problems.names() == sorted(problems.registry.BUILTIN)
+    assert {"burgers", "heat", "pinch", "schrodinger", "vlasov"} <= set(problems.names())
     for name in problems.names():
         problem = problems.get(name)
         assert problem.name == name and problem.description

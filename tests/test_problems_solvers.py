@@ -213,7 +213,7 @@ CHEAP = ["heat", "pinch", "schrodinger"]
 def test_profiles_are_finite_and_order_one_over_the_box(name):
     problem = problems.get(name)
     X = problems.sample(problem, 64, seed=11)
-    corners = np.where(np.arange(2 ** problem.dim)[:, None] >> np.arange(problem.dim) & 1,
+    corners = np.where(np.arange(2 ** problem.n_inputs)[:, None] >> np.arange(problem.n_inputs) & 1,
                        problem.upper, problem.lower)
     for x in np.vstack([X, corners]):
         y = problem.solve(x)

@@ -1,80 +1,35 @@
-"""Compiled forward and backward passes (Eqs. 1-24) and the optimiser steps.
+"""Per-tile micro-kernels: one thread carries a tile of up to TILE samples
+through the network, forward (Eqs. 1-7) and backward (Eqs. 15-24).
 
-Kernels take arrays and scalars only; `network.py` and `training.py` check
-input and call them. Conventions, and where they depart from the notes:
+The plain equations, for sample x with input a^0 = x, layers l = 1..L:
 
-* Parameters live in one flat buffer `params`; layer l's weight matrix `w`
-  (shape (J, K), entry [j, k] is the notes' w_jk) and bias `b` are 2-D/1-D
-  views sliced from it, so LLVM sees plain strided loops it can vectorise.
-  2-D views come from `_views.matrix`, which skips reshape's run-time work.
+    z^l = w^l a^{l-1} + b^l,        a^l = sigma(z^l)                  (7), (5)
+    C_x = 1/2 ||a^L - y(x)||^2                                         (10)
+    delta^L = (a^L - y) (.) sigma'(z^L)                                (18)
+    delta^l = ((w^{l+1})^T delta^{l+1}) (.) sigma'(z^l)                (24)
+    dC_x/db^l = delta^l,            dC_x/dw^l = delta^l (a^{l-1})^T    (15), (16)
+
+`tests/naive.py` transcribes exactly these lines in NumPy; every kernel here
+is checked against it. Conventions, and where the code departs from the notes:
+
+* Layer l's weight matrix `w` (shape (J, K), entry [j, k] is the notes' w_jk)
+  and bias `b` are views sliced from the flat `params` buffer, so LLVM sees
+  plain strided loops it can vectorise. 2-D views come from `_views.matrix`,
+  which skips reshape's run-time work.
 * Layers are indexed from 0 for the first computing layer: the notes' layer l
   is index l-1 here, and `a[0]` is the input x.
-* A thread carries a tile of TILE samples through a layer together, so each
-  weight row is loaded once per tile. Tile buffers are sample-major,
-  `a[t, k]`, whereas the notes write column vectors a_k.
-* A mini-batch is split into `n_chunks` contiguous runs of samples; chunk c
-  adds its gradient into its own buffer G[c] and the buffers are summed in
-  chunk order afterwards, so results depend on the chunk count (set from the
-  thread count) but never on thread timing. Nothing is `+=`'d into shared
-  memory inside `prange`.
-* Inner loops are register-blocked (several rows and samples per pass) and
-  layers with fewer than NARROW inputs vectorise over outputs instead;
-  `tests/naive.py` is the plain transcription all of this is checked against.
+* Tile buffers are sample-major, `a[t, k]`, whereas the notes write column
+  vectors a_k; each weight row is loaded once per tile, not once per sample.
+* Inner loops are register-blocked (several rows and samples per pass);
+  layers with fewer than NARROW inputs vectorise over outputs instead.
 """
-from collections import namedtuple
-
 import numpy as np
-from numba import prange
 
 from . import _elementary as ef
 from ._jit import jit
+from ._layout import NARROW, TILE
 from ._views import matrix
 from .activations import RELU, SIGMOID, SILU, SOFTPLUS, STEP, TANH  # else IDENTITY
-
-TILE = 32  # samples a thread carries through a layer together
-SPLIT = 8  # chunk boundaries fall on multiples of this many samples
-NARROW = 8  # layers with fewer inputs than this vectorise over outputs instead
-
-#: Where each layer's pieces sit: in `params` (w_off, b_off) and in a thread's
-#: workspace (a_off: activations a^l, s_off: sigma'(z^l), d_off: two delta
-#: buffers used alternately, n_off: scratch for layers narrower than NARROW).
-#: All int64.
-Layout = namedtuple("Layout", "sizes acts w_off b_off a_off s_off d_off n_off")
-
-SGD, ADAM = 0, 1
-# Optimiser hyper-parameters travel as one float64 array in this order.
-LR, MOMENTUM, NESTEROV, BETA1, BETA2, EPS, WEIGHT_DECAY = range(7)
-
-# A chunk (one thread's share of a mini-batch) needs about this much work to
-# pay for a parallel launch (~4 us) and the risk of waiting for a descheduled
-# thread on a busy machine. Measured: a 32-sample batch of [2, 32, 32, 1]
-# (2e5 flops) gained under 10% from a second thread, one of [8, 64, 64, 64,
-# 128] (3e6 flops) 1.4x.
-MIN_FLOPS_PER_CHUNK = 500_000
-
-
-def make_layout(sizes, acts):
-    """Offsets of every layer's parameters and workspace buffers."""
-    sizes = np.asarray(sizes, dtype=np.int64)
-    L = len(sizes) - 1
-    w_off, b_off, s_off = (np.zeros(L, np.int64) for _ in range(3))
-    a_off = np.zeros(L + 1, np.int64)
-    p = 0
-    for l in range(L):
-        w_off[l] = p
-        b_off[l] = p + sizes[l + 1] * sizes[l]
-        p = b_off[l] + sizes[l + 1]
-    w = 0
-    for l in range(L + 1):
-        a_off[l] = w
-        w += TILE * sizes[l]
-    for l in range(L):
-        s_off[l] = w
-        w += TILE * sizes[l + 1]
-    d_off = np.array([w, w + TILE * sizes.max()], np.int64)
-    n_off = np.int64(w + 2 * TILE * sizes.max())
-    layout = Layout(sizes, np.asarray(acts, np.int64), w_off, b_off, a_off, s_off, d_off, n_off)
-    return layout, int(p), int(n_off + NARROW * sizes.max())
 
 
 @jit()
@@ -121,12 +76,20 @@ def _activate(code, a, s):
 
 
 @jit()
-def _load_rows(X, order, start, nt, a0):
-    """a0[t] = X[order[start + t]] (or X[start + t] when `order` is empty)."""
+def gather_rows(X, rows, start, nt, a0):
+    """a0[t] = X[rows[start + t]]: the tile's inputs, in the order of `rows`."""
     for t in range(nt):
-        r = order[start + t] if order.size else start + t
+        r = rows[start + t]
         for k in range(X.shape[1]):
             a0[t, k] = X[r, k]
+
+
+@jit()
+def copy_rows(X, start, nt, a0):
+    """a0[t] = X[start + t]: the tile's inputs, rows in order."""
+    for t in range(nt):
+        for k in range(X.shape[1]):
+            a0[t, k] = X[start + t, k]
 
 
 @jit()
@@ -230,7 +193,7 @@ def _affine_rows(w, b, a, z, j, t0, nt):
 
 
 @jit()
-def _forward_tile(params, lay, ws, nt):
+def forward_tile(params, lay, ws, nt):
     """Eqs. (5)-(7) for the nt samples loaded in a^0; leaves a^l and sigma'(z^l)."""
     sizes = lay.sizes
     for l in range(sizes.size - 1):
@@ -375,7 +338,7 @@ def _backpropagate_rows(w, delta, below, j0, j1, t0, nt):
 
 
 @jit()
-def _backward_tile(params, lay, ws, nt, Y, order, start, g):
+def backward_tile(params, lay, ws, nt, Y, rows, start, g):
     """Eqs. (18), (24), (15)-(16): add this tile's dC_x/dparams into g.
 
     Returns the tile's summed cost sum_x C_x, Eq. (10).
@@ -388,7 +351,7 @@ def _backward_tile(params, lay, ws, nt, Y, order, start, g):
     delta = matrix(ws, lay.d_off[0], TILE, m)
     cost = 0.0
     for t in range(nt):  # Eq. (18): delta^L = (a^L - y) sigma'(z^L)
-        r = order[start + t] if order.size else start + t
+        r = rows[start + t]
         for j in range(m):
             e = aL[t, j] - Y[r, j]
             cost += 0.5 * e * e
@@ -408,175 +371,3 @@ def _backward_tile(params, lay, ws, nt, Y, order, start, g):
                            ws[below_off:below_off + nt * K], nt)
             cur = 1 - cur
     return cost
-
-
-@jit()
-def _chunk_grad(params, X, Y, order, start, stop, lay, ws, g):
-    """Summed cost and gradient of samples start..stop-1 (in `order`) into g."""
-    g[:] = 0.0
-    cost = 0.0
-    for t0 in range(start, stop, TILE):
-        nt = min(TILE, stop - t0)
-        _load_rows(X, order, t0, nt, matrix(ws, lay.a_off[0], TILE, lay.sizes[0]))
-        _forward_tile(params, lay, ws, nt)
-        cost += _backward_tile(params, lay, ws, nt, Y, order, t0, g)
-    return cost
-
-
-@jit(parallel=True)
-def accumulate(params, X, Y, order, start, stop, lay, WS, G, n_chunks):
-    """G[c] <- sum of dC_x/dparams over chunk c of the batch; returns sum_x C_x.
-
-    Chunk c covers a contiguous run of samples (boundaries on multiples of
-    SPLIT) and writes only WS[c] and G[c].
-    """
-    if n_chunks == 1:
-        return _chunk_grad(params, X, Y, order, start, stop, lay, WS[0], G[0])
-    n_units = (stop - start + SPLIT - 1) // SPLIT
-    costs = np.zeros(n_chunks)
-    for c in prange(n_chunks):
-        lo = start + SPLIT * ((n_units * c) // n_chunks)
-        hi = min(stop, start + SPLIT * ((n_units * (c + 1)) // n_chunks))
-        costs[c] = _chunk_grad(params, X, Y, order, lo, hi, lay, WS[c], G[c])
-    return costs.sum()
-
-
-@jit()
-def _sum_chunks(G, n_chunks):
-    """G[0] <- G[0] + G[1] + ... in chunk order (reproducible sums); returns G[0].
-
-    Whole rows, so the loop vectorises; rows may be padded past the last
-    parameter (summed, never read).
-    """
-    g0 = G[0]
-    for c in range(1, n_chunks):
-        g0 += G[c]
-    return g0
-
-
-@jit()
-def batch_grad(params, X, Y, order, start, stop, lay, WS, G, grad, n_chunks):
-    """grad <- (1/n) sum_x dC_x/dparams over the batch, Eqs. (12)-(13); returns C."""
-    n = stop - start
-    cost = accumulate(params, X, Y, order, start, stop, lay, WS, G, n_chunks)
-    grad[:] = _sum_chunks(G, n_chunks)[:grad.size]
-    grad *= 1.0 / n
-    return cost / n
-
-
-@jit()
-def _predict_tiles(params, X, lay, ws, out, first, last):
-    """out rows of tiles first..last-1 <- a^L (forward pass only)."""
-    n = X.shape[0]
-    L = lay.sizes.size - 1
-    m = lay.sizes[L]
-    in_order = np.empty(0, np.int64)
-    for i in range(first, last):
-        r0 = i * TILE
-        nt = min(TILE, n - r0)
-        _load_rows(X, in_order, r0, nt, matrix(ws, lay.a_off[0], TILE, lay.sizes[0]))
-        _forward_tile(params, lay, ws, nt)
-        out[r0:r0 + nt] = matrix(ws, lay.a_off[L], TILE, m)[:nt]
-
-
-@jit(parallel=True)
-def predict(params, X, lay, WS, out, n_chunks):
-    """out <- a^L(x) for every row x of X, chunk c of the tiles on WS[c]."""
-    n_tiles = (X.shape[0] + TILE - 1) // TILE
-    if n_chunks == 1:
-        _predict_tiles(params, X, lay, WS[0], out, 0, n_tiles)
-        return
-    for c in prange(n_chunks):
-        _predict_tiles(params, X, lay, WS[c], out, (n_tiles * c) // n_chunks,
-                       (n_tiles * (c + 1)) // n_chunks)
-
-
-@jit()
-def _update_one(kind, p, g, s0, s1, hyper, c1, c2):
-    """New (param, state0, state1) of one parameter given its gradient g.
-
-    L2 weight decay adds wd * p to the gradient (all parameters, as in
-    PyTorch's `weight_decay`). SGD follows Sutskever et al. (2013):
-    v <- mu v - lr g; p += v, or p += mu v - lr g with Nesterov (s0 = v).
-    Adam follows Kingma & Ba (2015), Algorithm 1 (s0 = m, s1 = v; c1, c2 are
-    the bias corrections 1 - beta^t).
-    """
-    lr = hyper[LR]
-    g = g + hyper[WEIGHT_DECAY] * p
-    if kind == SGD:
-        mu = hyper[MOMENTUM]
-        v = mu * s0 - lr * g
-        if hyper[NESTEROV] != 0.0:
-            return p + mu * v - lr * g, v, s1
-        return p + v, v, s1
-    b1, b2 = hyper[BETA1], hyper[BETA2]
-    m = b1 * s0 + (1.0 - b1) * g
-    v = b2 * s1 + (1.0 - b2) * g * g
-    return p - lr * (m / c1) / (np.sqrt(v / c2) + hyper[EPS]), m, v
-
-
-@jit()
-def apply_step(kind, params, G, n_chunks, scale, state, hyper, step, backup):
-    """One optimiser step with gradient scale * sum_c G[c] (summed into G[0]).
-
-    Serial: the step is memory-bound, and splitting it between threads was
-    measured slower than one thread. If any gradient or new parameter is
-    non-finite the old parameters are put back from `backup` and False is
-    returned.
-    """
-    c1 = 1.0 - hyper[BETA1] ** step
-    c2 = 1.0 - hyper[BETA2] ** step
-    s0, s1 = state[0], state[1]
-    g0 = _sum_chunks(G, n_chunks)
-    finite = True
-    if kind == SGD and hyper[MOMENTUM] == 0.0:  # plain SGD keeps no state: skip its memory traffic
-        lr, wd = hyper[LR], hyper[WEIGHT_DECAY]
-        for i in range(params.size):
-            g = g0[i] * scale
-            p = params[i]
-            backup[i] = p
-            p -= lr * (g + wd * p)
-            params[i] = p
-            finite &= np.isfinite(g) & np.isfinite(p)
-    else:
-        for i in range(params.size):
-            g = g0[i] * scale
-            p = params[i]
-            backup[i] = p
-            p, s0[i], s1[i] = _update_one(kind, p, g, s0[i], s1[i], hyper, c1, c2)
-            params[i] = p
-            finite &= np.isfinite(g) & np.isfinite(p)
-    if not finite:
-        params[:] = backup
-    return finite
-
-
-@jit()
-def n_chunks_for(batch, flops_per_sample, n_threads):
-    """How many threads a mini-batch is worth: one per MIN_FLOPS_PER_CHUNK."""
-    worth = max(1, (batch * flops_per_sample) // MIN_FLOPS_PER_CHUNK)
-    return max(1, min(n_threads, worth, (batch + SPLIT - 1) // SPLIT))
-
-
-@jit()
-def train_epoch(params, X, Y, order, batch_size, lay, kind, hyper, state, step,
-                WS, G, backup, n_threads, flops_per_sample):
-    """One epoch of mini-batch updates in compiled code.
-
-    Returns (summed costs sum_x C_x, samples done, status): status 0 ok,
-    1 a non-finite cost, gradient or new parameter (that step undone, so
-    `params` keeps the last finite values). `step[0]` counts optimiser steps
-    across epochs (Adam's bias correction).
-    """
-    n = order.size
-    total = 0.0
-    for start in range(0, n, batch_size):
-        stop = min(start + batch_size, n)
-        nc = n_chunks_for(stop - start, flops_per_sample, n_threads)
-        cost = accumulate(params, X, Y, order, start, stop, lay, WS, G, nc)
-        step[0] += 1
-        if not (np.isfinite(cost) and apply_step(kind, params, G, nc, 1.0 / (stop - start), state,
-                                                  hyper, step[0], backup)):
-            return total, start, 1
-        total += cost
-    return total, n, 0

@@ -1,4 +1,4 @@
-"""The `surrogate` command: the only place that joins `problems` and `surrogate`.
+"""The `surrogate` command: argument parsing over `workflow.run` and its pieces.
 
     surrogate problems                       list problems and their parameter boxes
     surrogate generate PROBLEM -n N --out data.npz
@@ -11,34 +11,15 @@ line to stderr and exits with status 2; progress goes to stderr, results to
 stdout.
 """
 import argparse
-import json
-import os
 import pathlib
 import sys
-import time
-import warnings
 
-from . import io, metrics
-from .model import Surrogate
+from .. import io
+from ..model import Surrogate
+from . import report as _report
+from .run import defaults_for, evaluate_dataset, fit_dataset, run
 
 DEFAULT_PROBLEM = "heat"
-
-#: Per-problem defaults of `surrogate run`: samples, network and training
-#: budget, chosen so each run meets rel L2 <= 1e-2 (interpolation) within a
-#: few minutes on two cores (see README). Unlisted problems use "*".
-RUN_DEFAULTS = {
-    "heat": {"n": 2000, "hidden": (16, 16), "epochs": 600, "lbfgs_iter": 1500},
-    "schrodinger": {"n": 2000, "hidden": (32, 32), "epochs": 600, "lbfgs_iter": 1500},
-    "pinch": {"n": 1000, "hidden": (64, 64), "epochs": 600, "lbfgs_iter": 1500},
-    "burgers": {"n": 600, "hidden": (64, 64), "epochs": 800, "lbfgs_iter": 1500},
-    "*": {"n": 1000, "hidden": (64, 64, 64), "epochs": 1000, "lbfgs_iter": 2000},
-}
-#: --quick: a smoke test of the whole path in seconds; the numbers mean little.
-QUICK = {"n": 80, "hidden": (16, 16), "epochs": 30, "lbfgs_iter": 30}
-
-EXTRAPOLATION_FRACTION = 0.1       # cases nearest the box edge, held out
-SPLIT = (0.7, 0.15, 0.15)          # of the inside cases: train, validation, interpolation test
-
 
 class UserError(Exception):
     """A mistake in the command line or its files: one line, exit status 2."""
@@ -96,11 +77,11 @@ def _problems():
     return problems
 
 
-def _get_problem(name):
-    pb = _problems()
-    if name not in pb.names():
-        raise UserError(f"unknown problem {name!r}; choose one of: {', '.join(pb.names())}")
-    return pb.get(name)
+def _get_problem(name, quick=False):
+    try:
+        return _problems().get(name, quick=quick)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
 
 
 def _load_dataset(path):
@@ -126,100 +107,6 @@ def _model_options(args, defaults):
             "epochs": args.epochs or defaults["epochs"],
             "lbfgs_iter": defaults["lbfgs_iter"] if args.lbfgs_iter is None else args.lbfgs_iter,
             "threads": args.threads}
-
-
-def _defaults_for(problem_name, quick):
-    return dict(QUICK if quick else RUN_DEFAULTS.get(problem_name, RUN_DEFAULTS["*"]))
-
-
-def _fit(train, val, options, box=None, progress="auto"):
-    meta = {"problem": train.metadata.get("problem"), "param_names": train.param_names,
-            "grid": train.grid.tolist(), "grid_name": train.grid_name, "grid_unit": train.grid_unit,
-            "output_name": train.output_name, "output_unit": train.output_unit}
-    model = Surrogate(**options)
-    _say(f"fitting {model.hidden} {model.activation} network on {len(train)} cases "
-         f"(Adam <= {model.epochs} epochs, then L-BFGS <= {model.lbfgs_iter} iterations) ...")
-    model.fit(train.X, train.Y, validation=None if val is None else (val.X, val.Y),
-              metadata=meta, box=box, progress=progress)
-    _say(f"  done in {model.fit_seconds:.1f} s")
-    return model
-
-
-def _evaluate(model, data, extrapolating=False):
-    solver = data.metadata.get("solver_seconds_per_sample")
-    with warnings.catch_warnings():
-        if extrapolating:  # these cases are outside the training box on purpose
-            warnings.simplefilter("ignore", category=UserWarning)
-        return metrics.evaluate(model, data.X, data.Y, solver_seconds_per_profile=solver or None)
-
-
-def _summary(report):
-    d = report.to_dict()
-    for key in ("rel_l2", "error_per_point"):  # per-sample/per-point arrays go in the plots
-        d.pop(key)
-    return d
-
-
-def _plots(out, model, data, report, tag):
-    from . import plotting  # matplotlib: loaded only when there is something to draw
-    pred = model.predict(data.X, domain="ignore")
-    files = {}
-    files[f"profiles_{tag}"] = plotting.plot_profiles(
-        data.grid, data.Y, pred, rel_l2=report.rel_l2, grid_label=data.grid_name or "x",
-        value_label=data.output_name or "u", title=f"{tag}: surrogate vs solver",
-        path=out / f"profiles_{tag}.png")
-    files[f"error_vs_parameters_{tag}"] = plotting.plot_error_vs_parameters(
-        data.X, report.rel_l2, data.param_names, path=out / f"error_vs_parameters_{tag}.png")
-    files[f"error_along_grid_{tag}"] = plotting.plot_error_along_grid(
-        data.grid, report.error_per_point, grid_label=data.grid_name or "x",
-        path=out / f"error_along_grid_{tag}.png")
-    return [f"{name}.png" for name in files]
-
-
-def _md_table(reports):
-    names = list(reports)
-    rows = [r for r, _ in reports[names[0]].rows()]
-    values = {n: dict(reports[n].rows()) for n in names}
-    lines = ["| measure | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
-    lines += [f"| {r} | " + " | ".join(values[n][r] for n in names) + " |" for r in rows]
-    return "\n".join(lines)
-
-
-def _write_report(out, title, model, reports, sets, extra):
-    """report.md and the PNGs for `reports` (name -> Report) in `out`; returns the metrics."""
-    from . import plotting
-    out.mkdir(parents=True, exist_ok=True)
-    pngs = []
-    for name, rep in reports.items():
-        pngs += _plots(out, model, sets[name], rep, name)
-    plotting.plot_loss(model.history, path=out / "loss.png")
-    pngs.append("loss.png")
-    first = next(iter(reports.values()))
-    doc = {**extra, **{name: _summary(rep) for name, rep in reports.items()},
-           "speedup_per_profile": first.speedup_per_profile,
-           "solver_seconds_per_profile": first.solver_seconds_per_profile,
-           "surrogate_seconds_per_profile": first.surrogate_seconds_per_profile_batched,
-           "fit_seconds": model.fit_seconds, "model": model.get_params(),
-           "n_train": model.n_train, "n_validation": model.n_val}
-    md = [f"# {title}", ""]
-    if extra.get("description"):
-        md += [extra["description"], ""]
-    md += [f"Network {list(model.hidden)} ({model.activation}), {model.basis.shape[0]} output PCA modes; "
-           f"trained on {model.n_train} cases, validated on {model.n_val}, fit in {model.fit_seconds:.1f} s. "
-           + " ".join(f"{name}: {rep.n_samples} held-out cases." for name, rep in reports.items()), "",
-           "Solver time is one process per profile; surrogate time is `predict` on one thread, "
-           "batched (10 000 profiles: the held-out inputs, repeated) or one case per call.", "",
-           _md_table(reports), ""]
-    md += [f"![{p[:-4]}]({p})" for p in pngs]
-    (out / "report.md").write_text("\n".join(md) + "\n", encoding="utf-8")
-    return doc
-
-
-def _write_metrics(out, doc):
-    """metrics.json, written whole or not at all (temporary file, then rename)."""
-    tmp = out / ".metrics.json.tmp"
-    tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, out / "metrics.json")
 
 
 def _out_file(path):
@@ -256,17 +143,17 @@ def cmd_generate(args):
                                 workers=args.workers, cache=args.cache, progress=True)
     data.save(out)
     print(f"wrote {out}: {len(data)} cases ({data.metadata.get('n_failed', 0)} failed), "
-          f"solver {data.metadata['solver_seconds_per_sample']:.3g} s/profile")
+          f"solver {data.metadata['solver_seconds_per_profile']:.3g} s/profile")
     return 0
 
 
 def cmd_train(args):
     data = _load_dataset(args.data)
     out = _out_file(args.out)
-    defaults = _defaults_for(data.metadata.get("problem"), args.quick)
-    options = _model_options(args, defaults)
-    options["validation_fraction"] = args.validation_fraction
-    model = _fit(data, None, options)
+    defaults = defaults_for(data.metadata.get("problem"), args.quick)
+    model = Surrogate(**_model_options(args, defaults), validation_fraction=args.validation_fraction)
+    model.check_options()
+    fit_dataset(model, data, say=_say)
     model.save(out)
     print(f"wrote {out}")
     return 0
@@ -275,67 +162,33 @@ def cmd_train(args):
 def cmd_evaluate(args):
     model = _load_model(args.model)
     data = _load_dataset(args.data)
-    if data.n_params != model.n_inputs or data.n_grid != model.n_outputs:
-        raise UserError(f"{args.data} has {data.n_params} parameters and {data.n_grid} grid points, "
+    if data.n_inputs != model.n_inputs or data.n_grid != model.n_outputs:
+        raise UserError(f"{args.data} has {data.n_inputs} parameters and {data.n_grid} grid points, "
                         f"but {args.model} maps {model.n_inputs} -> {model.n_outputs}")
     outside = int(model.outside(data.X).sum())
-    report = _evaluate(model, data, extrapolating=True)
+    report = evaluate_dataset(model, data, extrapolating=True)
     out = pathlib.Path(args.out)
-    doc = _write_report(out, f"Evaluation of {args.model} on {args.data}", model, {"test": report},
-                  {"test": data}, {"problem": data.metadata.get("problem"), "data": str(args.data),
-                                   "model_file": str(args.model), "n_outside_training_box": outside})
-    _write_metrics(out, doc)
+    doc = _report.metrics_document(model, {"test": report},
+                                   {"problem": data.metadata.get("problem"), "data": str(args.data),
+                                    "model_file": str(args.model), "n_outside_training_box": outside})
+    _report.write_report(out, f"Evaluation of {args.model} on {args.data}", model, {"test": report},
+                         {"test": data}, doc)
     print(report)
     print(f"wrote {out}/metrics.json, report.md and plots")
     return 0
 
 
 def cmd_run(args):
-    problem = _get_problem(args.problem)
-    defaults = _defaults_for(problem.name, args.quick)
-    n = args.n or defaults["n"]
-    out = pathlib.Path(args.out) / problem.name
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-
-    cache = out / "cache" / f"sobol_n{n}_seed{args.seed}"  # one per design: a rerun reuses it
-    cache.parent.mkdir(exist_ok=True)
-    _say(f"[1/4] solving {problem.name} at {n} Sobol points (cached in {cache}) ...")
-    data = _problems().generate(problem, n, method="sobol", seed=args.seed, workers=args.workers,
-                                cache=cache, progress=None)
-    data.save(out / "data.npz")
-    if len(data) < 20:
-        raise UserError(f"only {len(data)} cases were solved; use a larger --n (got {n})")
-
-    inside, edge = data.split_extrapolation(EXTRAPOLATION_FRACTION)
-    train, val, test = inside.split(SPLIT, seed=args.seed)
-    # the model trusts the box the inside cases fill: edge distance <= threshold
-    lower, upper = data.box()
-    centre, half = 0.5 * (lower + upper), 0.5 * (upper - lower)
-    thr = edge.metadata["extrapolation"]["threshold"]
-    box = (centre - thr * half, centre + thr * half)
-
-    _say(f"[2/4] {len(train)} training, {len(val)} validation, {len(test)} interpolation-test, "
-         f"{len(edge)} extrapolation-test cases")
-    model = _fit(train, val, _model_options(args, defaults), box=box)
-    model.save(out / "model.npz")
-
-    _say("[3/4] evaluating on held-out cases ...")
-    reports = {"interpolation": _evaluate(model, test), "extrapolation": _evaluate(model, edge, True)}
-    _say("[4/4] writing plots and report ...")
-    doc = _write_report(out, f"Surrogate for `{problem.name}`", model, reports,
-                        {"interpolation": test, "extrapolation": edge},
-                        {"problem": problem.name, "description": problem.description,
-                         "n_samples": len(data),
-                         "n_interpolation_test": len(test), "n_extrapolation_test": len(edge),
-                         "extrapolation_edge_threshold": thr, "quick": bool(args.quick)})
-    doc["total_seconds"] = time.perf_counter() - t0
-    _write_metrics(out, doc)
-
-    for name, rep in reports.items():
+    problem = _get_problem(args.problem, args.quick)
+    defaults = defaults_for(problem.name, args.quick)
+    options = _model_options(args, defaults)
+    result = run(problem, args.n, out=pathlib.Path(args.out) / problem.name, quick=args.quick,
+                 workers=args.workers, progress=None, say=_say, **options)
+    for name, rep in result.report.items():
         print(f"== {problem.name}: {name} ==")
         print(rep)
-    print(f"wrote {out}/ (report.md, metrics.json, model.npz, plots) in {doc['total_seconds']:.0f} s")
+    print(f"wrote {result.paths['report'].parent}/ (report.md, metrics.json, model.npz, plots) "
+          f"in {result.seconds:.0f} s")
     return 0
 
 
@@ -389,7 +242,7 @@ def build_parser():
     p = sub.add_parser("run", help="generate, split, fit, evaluate and report, on one problem")
     p.add_argument("problem", nargs="?", default=DEFAULT_PROBLEM,
                    help=f"problem name (default {DEFAULT_PROBLEM})")
-    p.add_argument("--n", type=_positive_int, help="number of cases to solve (default per problem)")
+    p.add_argument("-n", "--n", type=_positive_int, help="number of cases to solve (default per problem)")
     p.add_argument("--out", default="surrogate-run", help="report root; writes OUT/PROBLEM/ "
                    "(default ./surrogate-run)")
     p.add_argument("--seed", type=_non_negative_int, default=0, help="seed of sampling, split, weights")

@@ -1,0 +1,76 @@
+"""Files written whole or not at all.
+
+`write_atomic` writes to a temporary file beside the target and renames it
+over the target (`os.replace`, atomic on POSIX and Windows), so a reader, or
+a run killed at any moment, sees the old file or the new one, never half of
+one. The file gets the permissions `open()` would give it (0o666 less the
+umask), not the private 0o600 of `tempfile`. Temporary names carry the
+writer's process id, so a cleaner can tell a live writer's file from one a
+killed process left behind.
+
+`surrogate/_files.py` is this module's twin: the physics package does not
+import the engine.
+"""
+import json
+import os
+import pathlib
+import secrets
+
+TMP_SUFFIX = ".tmp"
+
+
+def temporary_name(path):
+    """A fresh hidden name beside `path`: .NAME.PID.RANDOM.tmp."""
+    path = pathlib.Path(path)
+    return path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{TMP_SUFFIX}"
+
+
+def write_atomic(path, write, *, fsync=True):
+    """Call `write(f)` on a binary file that becomes `path` only when complete; returns the path.
+
+    fsync: also force the data to disk before the rename (survives a power
+    cut, not only a killed process).
+    """
+    path = pathlib.Path(path)
+    tmp = temporary_name(path)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if fsync:
+        _fsync_directory(path.parent)
+    return path
+
+
+def write_text_atomic(path, text, *, fsync=True):
+    """`text` (UTF-8) to `path`, whole or not at all."""
+    return write_atomic(path, lambda f: f.write(text.encode("utf-8")), fsync=fsync)
+
+
+def strict_json(obj, **kwargs):
+    """JSON text that every parser reads: NaN or infinity is a ValueError, not `NaN`."""
+    try:
+        return json.dumps(obj, allow_nan=False, **kwargs)
+    except ValueError as exc:
+        raise ValueError(f"{exc}: JSON headers hold finite numbers only") from None
+
+
+def _fsync_directory(directory):
+    """Make the rename itself durable; not possible (nor needed) on every OS."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,123 @@
+"""Chunk drivers: a batch split into chunks, each chunk's tiles run through
+the per-tile kernels of `_tiles`, and the chunks' gradients summed.
+
+A mini-batch is split into `n_chunks` contiguous runs of samples; chunk c
+adds its gradient into its own buffer G[c], and the buffers are summed in
+chunk order afterwards, so results depend on the chunk count (set from the
+thread count) but never on thread timing. Nothing is `+=`'d into shared
+memory inside `prange`. An epoch of mini-batch updates is one compiled call
+(`train_epoch`), with the optimiser step of `_steps`.
+"""
+import numpy as np
+from numba import prange
+
+from ._jit import jit
+from ._layout import SPLIT, TILE
+from ._steps import apply_step, sum_chunks
+from ._tiles import backward_tile, copy_rows, forward_tile, gather_rows
+from ._views import matrix
+
+# A chunk (one thread's share of a mini-batch) needs about this much work to
+# pay for a parallel launch (~4 us) and the risk of waiting for a descheduled
+# thread on a busy machine. Measured: a 32-sample batch of [2, 32, 32, 1]
+# (2e5 flops) gained under 10% from a second thread, one of [8, 64, 64, 64,
+# 128] (3e6 flops) 1.4x.
+MIN_FLOPS_PER_CHUNK = 500_000
+
+
+@jit()
+def _chunk_grad(params, X, Y, rows, start, stop, lay, ws, g):
+    """Summed cost and gradient of samples rows[start..stop-1] into g."""
+    g[:] = 0.0
+    cost = 0.0
+    for t0 in range(start, stop, TILE):
+        nt = min(TILE, stop - t0)
+        gather_rows(X, rows, t0, nt, matrix(ws, lay.a_off[0], TILE, lay.sizes[0]))
+        forward_tile(params, lay, ws, nt)
+        cost += backward_tile(params, lay, ws, nt, Y, rows, t0, g)
+    return cost
+
+
+@jit(parallel=True)
+def accumulate(params, X, Y, rows, start, stop, lay, WS, G, n_chunks):
+    """G[c] <- sum of dC_x/dparams over chunk c of the batch rows[start:stop]; returns sum_x C_x.
+
+    Chunk c covers a contiguous run of samples (boundaries on multiples of
+    SPLIT) and writes only WS[c] and G[c].
+    """
+    if n_chunks == 1:
+        return _chunk_grad(params, X, Y, rows, start, stop, lay, WS[0], G[0])
+    n_units = (stop - start + SPLIT - 1) // SPLIT
+    costs = np.zeros(n_chunks)
+    for c in prange(n_chunks):
+        lo = start + SPLIT * ((n_units * c) // n_chunks)
+        hi = min(stop, start + SPLIT * ((n_units * (c + 1)) // n_chunks))
+        costs[c] = _chunk_grad(params, X, Y, rows, lo, hi, lay, WS[c], G[c])
+    return costs.sum()
+
+
+@jit()
+def batch_grad(params, X, Y, rows, start, stop, lay, WS, G, grad, n_chunks):
+    """grad <- (1/n) sum_x dC_x/dparams over the batch, Eqs. (12)-(13); returns C."""
+    n = stop - start
+    cost = accumulate(params, X, Y, rows, start, stop, lay, WS, G, n_chunks)
+    grad[:] = sum_chunks(G, n_chunks)[:grad.size]
+    grad *= 1.0 / n
+    return cost / n
+
+
+@jit()
+def _predict_tiles(params, X, lay, ws, out, first, last):
+    """out rows of tiles first..last-1 <- a^L (forward pass only)."""
+    n = X.shape[0]
+    L = lay.sizes.size - 1
+    m = lay.sizes[L]
+    for i in range(first, last):
+        r0 = i * TILE
+        nt = min(TILE, n - r0)
+        copy_rows(X, r0, nt, matrix(ws, lay.a_off[0], TILE, lay.sizes[0]))
+        forward_tile(params, lay, ws, nt)
+        out[r0:r0 + nt] = matrix(ws, lay.a_off[L], TILE, m)[:nt]
+
+
+@jit(parallel=True)
+def predict(params, X, lay, WS, out, n_chunks):
+    """out <- a^L(x) for every row x of X, chunk c of the tiles on WS[c]."""
+    n_tiles = (X.shape[0] + TILE - 1) // TILE
+    if n_chunks == 1:
+        _predict_tiles(params, X, lay, WS[0], out, 0, n_tiles)
+        return
+    for c in prange(n_chunks):
+        _predict_tiles(params, X, lay, WS[c], out, (n_tiles * c) // n_chunks,
+                       (n_tiles * (c + 1)) // n_chunks)
+
+
+@jit()
+def n_chunks_for(batch, flops_per_sample, n_threads):
+    """How many threads a mini-batch is worth: one per MIN_FLOPS_PER_CHUNK."""
+    worth = max(1, (batch * flops_per_sample) // MIN_FLOPS_PER_CHUNK)
+    return max(1, min(n_threads, worth, (batch + SPLIT - 1) // SPLIT))
+
+
+@jit()
+def train_epoch(params, X, Y, order, batch_size, lay, kind, hyper, state, step,
+                WS, G, backup, n_threads, flops_per_sample):
+    """One epoch of mini-batch updates in compiled code.
+
+    Returns (summed costs sum_x C_x, samples done, status): status 0 ok,
+    1 a non-finite cost, gradient or new parameter (that step undone, so
+    `params` keeps the last finite values). `step[0]` counts optimiser steps
+    across epochs (Adam's bias correction).
+    """
+    n = order.size
+    total = 0.0
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        nc = n_chunks_for(stop - start, flops_per_sample, n_threads)
+        cost = accumulate(params, X, Y, order, start, stop, lay, WS, G, nc)
+        step[0] += 1
+        if not (np.isfinite(cost) and apply_step(kind, params, G, nc, 1.0 / (stop - start), state,
+                                                  hyper, step[0], backup)):
+            return total, start, 1
+        total += cost
+    return total, n, 0

@@ -1,0 +1,93 @@
+"""The optimiser step: one update of every parameter from the summed chunk
+gradients (SGD with momentum or Nesterov, Adam), run serially in compiled code."""
+from collections import namedtuple
+
+import numpy as np
+
+from ._jit import jit
+
+SGD, ADAM = 0, 1
+
+#: An optimiser's hyper-parameters as the kernels read them (named fields,
+#: so a kernel says `hyper.lr`, never a slot number). SGD leaves beta1,
+#: beta2 and eps at 0; Adam leaves momentum at 0 and nesterov False.
+Hyper = namedtuple("Hyper", "lr weight_decay momentum nesterov beta1 beta2 eps")
+
+
+def make_hyper(lr, weight_decay=0.0, momentum=0.0, nesterov=False, beta1=0.0, beta2=0.0, eps=0.0):
+    """A `Hyper` with fixed field types, so the kernels compile once."""
+    return Hyper(float(lr), float(weight_decay), float(momentum), bool(nesterov),
+                 float(beta1), float(beta2), float(eps))
+
+
+@jit()
+def sum_chunks(G, n_chunks):
+    """G[0] <- G[0] + G[1] + ... in chunk order (reproducible sums); returns G[0].
+
+    Whole rows, so the loop vectorises; rows may be padded past the last
+    parameter (summed, never read).
+    """
+    g0 = G[0]
+    for c in range(1, n_chunks):
+        g0 += G[c]
+    return g0
+
+
+@jit()
+def _update_one(kind, p, g, s0, s1, hyper, c1, c2):
+    """New (param, state0, state1) of one parameter given its gradient g.
+
+    L2 weight decay adds wd * p to the gradient (all parameters, as in
+    PyTorch's `weight_decay`). SGD follows Sutskever et al. (2013):
+    v <- mu v - lr g; p += v, or p += mu v - lr g with Nesterov (s0 = v).
+    Adam follows Kingma & Ba (2015), Algorithm 1 (s0 = m, s1 = v; c1, c2 are
+    the bias corrections 1 - beta^t).
+    """
+    lr = hyper.lr
+    g = g + hyper.weight_decay * p
+    if kind == SGD:
+        mu = hyper.momentum
+        v = mu * s0 - lr * g
+        if hyper.nesterov:
+            return p + mu * v - lr * g, v, s1
+        return p + v, v, s1
+    b1, b2 = hyper.beta1, hyper.beta2
+    m = b1 * s0 + (1.0 - b1) * g
+    v = b2 * s1 + (1.0 - b2) * g * g
+    return p - lr * (m / c1) / (np.sqrt(v / c2) + hyper.eps), m, v
+
+
+@jit()
+def apply_step(kind, params, G, n_chunks, scale, state, hyper, step, backup):
+    """One optimiser step with gradient scale * sum_c G[c] (summed into G[0]).
+
+    Serial: the step is memory-bound, and splitting it between threads was
+    measured slower than one thread. If any gradient or new parameter is
+    non-finite the old parameters are put back from `backup` and False is
+    returned.
+    """
+    c1 = 1.0 - hyper.beta1 ** step
+    c2 = 1.0 - hyper.beta2 ** step
+    s0, s1 = state[0], state[1]
+    g0 = sum_chunks(G, n_chunks)
+    finite = True
+    if kind == SGD and hyper.momentum == 0.0:  # plain SGD keeps no state: skip its memory traffic
+        lr, wd = hyper.lr, hyper.weight_decay
+        for i in range(params.size):
+            g = g0[i] * scale
+            p = params[i]
+            backup[i] = p
+            p -= lr * (g + wd * p)
+            params[i] = p
+            finite &= np.isfinite(g) & np.isfinite(p)
+    else:
+        for i in range(params.size):
+            g = g0[i] * scale
+            p = params[i]
+            backup[i] = p
+            p, s0[i], s1[i] = _update_one(kind, p, g, s0[i], s1[i], hyper, c1, c2)
+            params[i] = p
+            finite &= np.isfinite(g) & np.isfinite(p)
+    if not finite:
+        params[:] = backup
+    return finite

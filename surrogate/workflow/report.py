@@ -1,0 +1,92 @@
+"""What a run leaves behind: report.md, metrics.json and the figures."""
+from __future__ import annotations
+
+import math
+import pathlib
+
+from .._files import strict_json, write_text_atomic
+
+
+def _finite_or_none(value):
+    """JSON holds finite numbers: an infinite error (a zero profile) or an undefined one becomes null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_none(v) for v in value]
+    return value
+
+
+def _summary(report):
+    d = report.to_dict()
+    for key in ("rel_l2", "error_per_point"):  # per-profile/per-point arrays go in the plots
+        d.pop(key)
+    return d
+
+
+def metrics_document(model, reports, extra):
+    """The JSON document of metrics.json: the held-out summaries, the timing and the model."""
+    first = next(iter(reports.values()))
+    return {**extra, **{name: _summary(rep) for name, rep in reports.items()},
+            "speedup_per_profile": first.speedup_per_profile,
+            "solver_seconds_per_profile": first.solver_seconds_per_profile,
+            "surrogate_seconds_per_profile": first.surrogate_seconds_per_profile_batched,
+            "fit_seconds": model.fit_seconds_, "model": model.json_options(),
+            "n_train": model.n_train_, "n_validation": model.n_val_}
+
+
+def _plots(out, model, data, report, tag):
+    from .. import plotting  # matplotlib: loaded only when there is something to draw
+    pred = model.predict(data.X, domain="ignore")
+    paths = {}
+    paths[f"profiles_{tag}"] = out / f"profiles_{tag}.png"
+    plotting.plot_profiles(data.grid, data.Y, pred, rel_l2=report.rel_l2, grid_label=data.grid_name or "x",
+                           value_label=data.output_name or "u", title=f"{tag}: surrogate vs solver",
+                           path=paths[f"profiles_{tag}"])
+    paths[f"error_vs_parameters_{tag}"] = out / f"error_vs_parameters_{tag}.png"
+    plotting.plot_error_vs_parameters(data.X, report.rel_l2, data.param_names,
+                                      path=paths[f"error_vs_parameters_{tag}"])
+    paths[f"error_along_grid_{tag}"] = out / f"error_along_grid_{tag}.png"
+    plotting.plot_error_along_grid(data.grid, report.error_per_point, grid_label=data.grid_name or "x",
+                                   path=paths[f"error_along_grid_{tag}"])
+    return paths
+
+
+def _md_table(reports):
+    names = list(reports)
+    rows = [r for r, _ in reports[names[0]].rows()]
+    values = {n: dict(reports[n].rows()) for n in names}
+    lines = ["| measure | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    lines += [f"| {r} | " + " | ".join(values[n][r] for n in names) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def write_report(out, title, model, reports, sets, doc):
+    """report.md, metrics.json (`doc`) and the figures for `reports` (name -> Report) in `out`.
+
+    `sets` maps the same names to the Datasets the reports were measured on.
+    Every file is written whole or not at all. Returns name -> path.
+    """
+    from .. import plotting
+    out = pathlib.Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, rep in reports.items():
+        paths.update(_plots(out, model, sets[name], rep, name))
+    paths["loss"] = out / "loss.png"
+    plotting.plot_loss(model.history_, path=paths["loss"])
+    md = [f"# {title}", ""]
+    if doc.get("description"):
+        md += [doc["description"], ""]
+    md += [f"Network {list(model.net_.sizes[1:-1])} ({model.activation}), {model.scaling_.n_modes} output "
+           f"PCA modes; trained on {model.n_train_} cases, validated on {model.n_val_}, fit in "
+           f"{model.fit_seconds_:.1f} s. "
+           + " ".join(f"{name}: {rep.n_profiles} held-out cases." for name, rep in reports.items()), "",
+           "Solver time is one process per profile; surrogate time is `predict` on one thread, "
+           "batched (10 000 profiles: the held-out inputs, repeated) or one case per call.", "",
+           _md_table(reports), ""]
+    md += [f"![{p.stem}]({p.name})" for key, p in paths.items()]
+    paths["report"] = write_text_atomic(out / "report.md", "\n".join(md) + "\n")
+    paths["metrics"] = write_text_atomic(out / "metrics.json", strict_json(_finite_or_none(doc), indent=2) + "\n")
+    return paths
