@@ -134,7 +134,8 @@ def run(problem, n=None, *, out=None, cache=None, seed=0, quick=False, workers=N
     t0 = time.perf_counter()
     problem = resolve_problem(problem, quick)
     config = defaults_for(problem.name, quick)
-    n = config.pop("n") if n is None else n
+    default_n = config.pop("n")
+    n = default_n if n is None else n
     model = Surrogate(**{**config, "seed": seed, **fit_options})
     model.check_options()  # a typo in an option costs nothing: nothing is solved yet
     if out is not None:

@@ -1,0 +1,73 @@
+"""surrogate.workflow.run: the whole job once, from Python, with or without files."""
+import os
+
+import numpy as np
+import pytest
+
+import problems
+from surrogate.workflow import run
+from surrogate.workflow.run import EXTRAPOLATION_FRACTION, SPLIT
+
+
+@pytest.fixture(scope="module")
+def quick_heat():
+    return run("heat", 60, quick=True, workers=1, progress=False)
+
+
+def test_run_without_out_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("heat", 40, quick=True, workers=1, progress=False)
+    assert os.listdir(tmp_path) == [] and result.paths == {}
+    assert len(result.data) == 40
+
+
+def test_run_splits_fits_and_evaluates_once(quick_heat):
+    r = quick_heat
+    n_edge = int(np.ceil(EXTRAPOLATION_FRACTION * len(r.data)))
+    assert len(r.edge) == n_edge
+    assert len(r.train) + len(r.validation) + len(r.test) + len(r.edge) == len(r.data)
+    # the split is the one Dataset.split_extrapolation and Dataset.split make, written out
+    inside, edge = r.data.split_extrapolation(EXTRAPOLATION_FRACTION)
+    train, val, test = inside.split(SPLIT, seed=0)
+    np.testing.assert_array_equal(r.edge.X, edge.X)
+    np.testing.assert_array_equal(r.test.X, test.X)
+    # the model trusts the box the inside cases fill, and was fitted on the training cases
+    lower, upper = r.data.split_extrapolation(EXTRAPOLATION_FRACTION).trusted_box
+    np.testing.assert_array_equal(r.model.guard_.lower, lower)
+    np.testing.assert_array_equal(r.model.guard_.upper, upper)
+    assert r.model.n_train_ == len(train) and r.model.n_val_ == len(val)
+    # the reports are the held-out errors of that model on those cases
+    err = np.linalg.norm(r.model.predict(r.test.X) - r.test.Y, axis=1) / np.linalg.norm(r.test.Y, axis=1)
+    assert r.report["interpolation"].rel_l2_mean == pytest.approx(err.mean(), rel=1e-12)
+    assert r.metrics["interpolation"]["rel_l2_mean"] == r.report["interpolation"].rel_l2_mean
+    assert r.metrics["quick"] is True and r.problem.name == "heat"
+
+
+def test_options_and_out_are_checked_before_any_solve(tmp_path):
+    with pytest.raises(ValueError, match="`activation`"):
+        run("heat", 40, out=tmp_path / "a", quick=True, activation="tanhh")
+    assert not (tmp_path / "a" / "cache").exists()  # nothing was solved
+    afile = tmp_path / "file"
+    afile.write_text("x")
+    with pytest.raises(ValueError, match="not a directory"):
+        run("heat", 40, out=afile, quick=True)
+    with pytest.raises(ValueError, match="unknown problem 'nope'"):
+        run("nope")
+
+
+def test_run_with_out_writes_the_report_and_reuses_its_cache(tmp_path):
+    first = run("heat", 40, out=tmp_path, quick=True, workers=1, progress=False)
+    for name in ("data", "model", "report", "metrics", "loss", "profiles_interpolation"):
+        assert first.paths[name].is_file(), name
+    again = run("heat", 40, out=tmp_path, quick=True, workers=1, progress=False)
+    assert again.data.metadata["cache"]["batches_computed"] == 0
+    np.testing.assert_array_equal(again.data.Y, first.data.Y)
+    np.testing.assert_array_equal(again.model.predict(again.test.X), first.model.predict(first.test.X))
+
+
+def test_run_takes_a_problem_instance_and_quick_solver_options():
+    coarse = problems.get("vlasov", quick=True)
+    assert coarse.settings["n_v"] < problems.get("vlasov").settings["n_v"]
+    heat = problems.get("heat", n_cells=64)
+    r = run(heat, 30, quick=True, workers=1, progress=False)
+    assert r.problem is heat and r.data.metadata["settings"]["n_cells"] == 64
