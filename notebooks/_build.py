@@ -16,7 +16,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 HERE = pathlib.Path(__file__).resolve().parent
-PROBLEMS = ("heat", "burgers", "pinch", "schrodinger")
+PROBLEMS = ("heat", "burgers", "pinch", "schrodinger", "vlasov", "transport")
 
 # A physicist's reason to want each surrogate, shown under the title.
 INTRO = {
@@ -29,6 +29,31 @@ INTRO = {
              "current and pressure profiles: what an equilibrium scan needs at every point.",
     "schrodinger": "The ground-state wavefunction in an anharmonic, possibly double and tilted, "
                    "well: an eigenvalue solve per parameter point.",
+    "vlasov": "The field-energy history of a collisionless plasma wave, from a kinetic "
+              "(Vlasov-Poisson) simulation in phase space: Landau damping for a Maxwellian, growth "
+              "and trapping saturation when a beam makes the distribution unstable. Each solve "
+              "costs seconds, so every case spent on training counts.",
+    "transport": "The central electron temperature of a tokamak core after an ECRH beam is "
+                 "switched on, from a radial transport model with a stiff critical-gradient "
+                 "heat flux: the problem class that neural flux models serve inside transport codes.",
+}
+
+# What the physics leads us to expect of each surrogate's errors; the notebook then
+# measures it (rank correlation of the error with each parameter, the worst cases).
+STRUGGLES = {
+    "heat": "larger errors where a strong, narrow source meets a cold wall, since the "
+            "profile steepens there (T^(5/2) conductivity is weakest where T is low).",
+    "burgers": "larger errors towards small viscosity, where the front is steepest and a "
+               "smooth network needs more modes to follow it.",
+    "pinch": "small errors everywhere: q(r) is an integral of smooth profiles.",
+    "schrodinger": "larger errors in the double-well part of the box, where the ground state "
+                   "splits between two wells and its shape changes fastest with the tilt.",
+    "vlasov": "larger errors near the boundary between damping and growth, where the late-time "
+              "field energy changes by many decades between neighbouring parameter points, and "
+              "for saturated, trapping-dominated histories, whose oscillations shift in phase "
+              "with the parameters.",
+    "transport": "larger errors for narrow on-axis beams at high stiffness, whose central "
+                 "temperature rises fastest and is pinned by the critical gradient soonest.",
 }
 
 
@@ -75,7 +100,8 @@ edge held out as the **extrapolation** test; the rest split into training,
 validation and **interpolation** test; Adam with cosine decay and early
 stopping on the validation set, then an L-BFGS polish that keeps the best
 validation cost."""))
-    c.append(new_code_cell("""result = run(PROBLEM, quick=QUICK_MODE, workers=2, progress=False)
+    c.append(new_code_cell("""# SURROGATE_CACHE: a folder of finished solves to reuse (what `surrogate run` leaves in OUT/PROBLEM/cache/...)
+result = run(PROBLEM, quick=QUICK_MODE, workers=2, progress=False, cache=os.environ.get("SURROGATE_CACHE"))
 data, train, test, edge, model = result.data, result.train, result.test, result.edge, result.model
 solver_seconds = data.metadata["solver_seconds_per_profile"]
 lower, upper = data.box()
@@ -102,6 +128,23 @@ plotting.plot_profiles(edge.grid, edge.Y, pred_edge, rel_l2=extrap.rel_l2, grid_
     c.append(new_code_cell("""plotting.plot_error_vs_parameters(np.vstack([test.X, edge.X]),
                                   np.concatenate([interp.rel_l2, extrap.rel_l2]), data.param_names)"""))
     c.append(new_code_cell("""plotting.plot_error_along_grid(test.grid, interp.error_per_point, grid_label=test.grid_name)"""))
+    c.append(new_markdown_cell(f"""## Where it struggles, and why
+
+What the physics leads us to expect: {STRUGGLES[problem]}
+
+The cell below measures it: the rank correlation of each held-out case's error with each
+parameter, and the parameters of the five worst cases."""))
+    c.append(new_code_cell("""from scipy.stats import spearmanr
+
+cases = np.vstack([test.X, edge.X])
+errors = np.concatenate([interp.rel_l2, extrap.rel_l2])
+rows = [f"| `{name}` | {spearmanr(cases[:, j], errors).statistic:+.2f} |"
+        for j, name in enumerate(data.param_names)]
+worst = np.argsort(errors)[::-1][:5]
+table = "\\n".join(f"| {errors[i]:.2e} | " + " | ".join(f"{v:.3g}" for v in cases[i]) + " |" for i in worst)
+display(Markdown("| parameter | rank correlation with the error |\\n|---|---:|\\n" + "\\n".join(rows)
+                 + "\\n\\n| worst rel. L2 | " + " | ".join(data.param_names) + " |\\n|---:|"
+                 + "---:|" * len(data.param_names) + "\\n" + table))"""))
     c.append(new_markdown_cell("## Timing: what the surrogate saves"))
     c.append(new_code_cell("""def fmt(s):
     return f"{s:.2e} s"

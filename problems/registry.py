@@ -24,12 +24,13 @@ from .burgers import Burgers
 from .heat import Heat
 from .pinch import Pinch
 from .schrodinger import Schrodinger
+from .transport import CoreTransport
 from .vlasov import VlasovPoisson
 
 ENTRY_POINT_GROUP = "surrogate.problems"
 
 # name -> class; a table, not an if-chain.
-BUILTIN = {cls.name: cls for cls in (Heat, Burgers, Pinch, Schrodinger, VlasovPoisson)}
+BUILTIN = {cls.name: cls for cls in (Heat, Burgers, Pinch, Schrodinger, CoreTransport, VlasovPoisson)}
 
 
 def _registered():
