@@ -17,9 +17,10 @@ state lies below its top: E_0 = -0.154 against V = 0 on top and -0.625 at
 the well bottoms.  A 1-D ground state is never degenerate, so psi_0 still
 varies smoothly with the parameters.  Even in that deepest well the
 tunnelling splitting E_1 - E_0 = 0.30 is comparable with the tilt energy
-f x between the wells, so the tilt shifts the weight towards the lower
-well over a range of f of about 0.1.  It does not jump there, as it would
-for deeper wells whose splitting is far below the tilt energy.
+f x between the wells, so the tilt shifts the weight into the lower well
+gradually (there: 1/2 of it at f = 0, 0.79 at |f| = 0.1, 0.95 at
+|f| = 0.3).  It does not jump there, as it would for deeper wells whose
+splitting is far below the tilt energy.
 
 Solver: second-order finite differences on [-half_width, half_width]
 with psi = 0 at the ends, giving a symmetric tridiagonal matrix whose
