@@ -280,7 +280,7 @@ def _run_timed(problem, tasks, workers, timeout, context):
         slot[1].close()
 
     def record(k, i, result):
-        Y, ok, messages, seconds, timed_out, left = batches[k]
+        Y, ok, messages = batches[k][:3]
         Y[i], ok[i], messages[i] = result.Y[0], result.ok[0], result.messages[0]
         batches[k][3] += result.seconds
         batches[k][4] |= result.timed_out

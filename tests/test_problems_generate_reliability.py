@@ -288,6 +288,7 @@ def test_read_only_or_half_complete_cache_is_refused_before_any_solve():
         assert proc.returncode == 0 and proc.stdout == "", proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc and the fork start method")
 @pytest.mark.parametrize("timeout", [None, 30])
 def test_workers_exit_when_the_parent_is_killed(tmp_path, timeout):
