@@ -336,3 +336,15 @@ def test_keyboard_interrupt_ends_the_workers_and_leaves_the_cache_whole(tmp_path
                                     batch_size=2)
     assert 2 <= resumed.metadata["cache"]["batches_loaded"] < 32
     np.testing.assert_array_equal(resumed.Y, uninterrupted().Y)
+
+
+def test_cache_files_get_the_permissions_open_would_give(tmp_path):
+    # Fixed by the house issue (was 0600 from mkstemp): 0666 less the umask.
+    old = os.umask(0o022)
+    try:
+        problems.generate("heat", 8, seed=0, workers=1, cache=tmp_path / "cache", progress=False, batch_size=4)
+    finally:
+        os.umask(old)
+    files = sorted((tmp_path / "cache").iterdir())
+    assert [p.name for p in files] == ["batch_000000.npz", "batch_000001.npz", "manifest.json"]
+    assert all(p.stat().st_mode & 0o777 == 0o644 for p in files)
