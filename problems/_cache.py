@@ -9,6 +9,11 @@ Every file is written under a temporary name and moved into place with
 ``os.replace``, so a process killed at any moment (even by SIGKILL) leaves
 only whole files; a batch file that does not read back exactly as written
 (truncated, corrupted, foreign) is reported and computed again, never used.
+
+Two runs may share a cache directory: the first to write the manifest
+claims it (a hard link, which fails if the name exists, so neither
+overwrites the other), temporary files of a live writer are left alone,
+and a batch both compute is the same bytes whichever lands last.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._files import TMP_SUFFIX, strict_json, write_text_atomic
+from ._files import TMP_SUFFIX, strict_json, temporary_name, write_text_atomic
 from .dataset import array_to_json, json_to_array, write_npz
 
 CACHE_FORMAT = "problems.generate-cache"
@@ -59,10 +64,11 @@ def _alive(pid):
 class BatchResult:
     """Profiles of one batch: Y (b, m) with NaN rows where ``ok`` is False."""
 
-    __slots__ = ("Y", "ok", "messages", "seconds")
+    __slots__ = ("Y", "ok", "messages", "seconds", "timed_out")
 
-    def __init__(self, Y, ok, messages, seconds):
+    def __init__(self, Y, ok, messages, seconds, timed_out=False):
         self.Y, self.ok, self.messages, self.seconds = Y, ok, messages, seconds
+        self.timed_out = timed_out  # a solve was stopped at the timeout: not for the cache
 
 
 class Cache:
@@ -72,7 +78,10 @@ class Cache:
         self.path = Path(path)
         if self.path.exists() and not self.path.is_dir():
             raise ValueError(f"`cache` = {str(path)!r} exists and is not a directory")
-        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ValueError(f"`cache` directory {str(path)!r} cannot be made ({err.strerror})") from None
         identity = json.loads(json.dumps(identity))
         manifest = self.path / MANIFEST
         if manifest.exists():
@@ -97,13 +106,40 @@ class Cache:
                               f"last bits", RuntimeWarning, stacklevel=3)
         else:
             foreign = [p.name for p in self.path.iterdir() if not p.name.startswith(".")]
-            if foreign:
+            if foreign and not manifest.exists():
                 raise ValueError(f"`cache` directory {str(self.path)!r} is not empty and has no "
                                  f"{MANIFEST} (holds {sorted(foreign)[:5]}); give an empty or new path")
             text = strict_json({"format": CACHE_FORMAT, "version": CACHE_VERSION,
                                 "identity": identity, "versions": versions}, indent=1, sort_keys=True)
-            write_text_atomic(manifest, text, fsync=False)
+            try:
+                claimed = self._claim(manifest, text)
+            except OSError as err:
+                raise ValueError(f"`cache` directory {str(self.path)!r} is not writable "
+                                 f"({err.strerror}); nothing was solved") from None
+            if not claimed:  # another run wrote it first: check it is ours
+                return self.__init__(path, identity, versions)
         _remove_orphans(self.path)
+
+    def _claim(self, manifest, text):
+        """Write the manifest unless it exists; False if another run got there first."""
+        tmp = write_text_atomic(temporary_name(manifest), text, fsync=False)
+        try:
+            os.link(tmp, manifest)
+        except FileExistsError:
+            return False
+        finally:
+            tmp.unlink()
+        return True
+
+    def check_writable(self):
+        """A ValueError now, before any solve, if finished batches could not be stored."""
+        probe = temporary_name(self.path / "probe")
+        try:
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            probe.unlink()
+        except OSError as err:
+            raise ValueError(f"`cache` directory {str(self.path)!r} is not writable "
+                             f"({err.strerror}); nothing was solved") from None
 
     def _file(self, k):
         return self.path / f"batch_{k:06d}.npz"

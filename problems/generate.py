@@ -7,6 +7,12 @@ solved independently with single-threaded BLAS, whichever executor runs it,
 so the same arguments give bitwise the same profiles on one process, many
 processes or a Dask cluster.  At most a few batches per worker are in
 flight at a time: memory beyond the dataset itself does not grow with n.
+
+Local worker processes watch their parent through a pipe whose only
+writer is the parent: when the parent dies (even by SIGKILL) the pipe
+reads end-of-file and the workers exit, rather than wait forever for work.
+With a ``timeout`` each sample is sent alone to a worker process, and a
+worker still solving at its deadline is killed and replaced.
 """
 
 from __future__ import annotations
@@ -16,15 +22,18 @@ import hashlib
 import multiprocessing
 import os
 import platform
+import signal
 import sys
+import threading
 import time
 import warnings
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from multiprocessing.connection import wait as wait_for_connections
 
 import numpy as np
 
 from ._cache import BatchResult, Cache
-from .base import Problem, check_positive_int, single_threaded_blas, threadpool_limits
+from .base import Problem, check_positive_float, check_positive_int, single_threaded_blas, threadpool_limits
 from .dataset import Dataset
 from .sampling import METHODS, sample
 
@@ -55,25 +64,107 @@ def _limit_worker_blas(inherited=False):
         _worker_blas_limit = threadpool_limits(limits=1, user_api="blas")
 
 
-def _solve_batch(problem, X_batch, in_worker=True):
-    """Solve every row of X_batch; a failure is recorded, never raised."""
+def _solve_batch(problem, X_batch, in_worker=True, timeout=None):
+    """Solve every row of X_batch; a failure is recorded, never raised.
+
+    Any exception of the solver is a failure, SystemExit included (a solver
+    that calls sys.exit must not end the run); only KeyboardInterrupt, the
+    user's, goes through.  timeout: each solve runs in a thread that is
+    abandoned (left to finish on its own) if it has not returned within
+    ``timeout`` seconds: the Dask executor's way, which cannot kill a task.
+    """
     if in_worker:
         _limit_worker_blas()
     b, m = X_batch.shape[0], problem.grid.size
     Y = np.full((b, m), np.nan)
     ok = np.zeros(b, dtype=bool)
     messages = [""] * b
+    timed_out = False
     start = time.perf_counter()
     for i, x in enumerate(X_batch):
         try:
-            y = problem.solve(x)
+            y = problem.solve(x) if timeout is None else _solve_in_thread(problem, x, timeout)
             n_bad = int(np.count_nonzero(~np.isfinite(y)))
             if n_bad:
                 raise FloatingPointError(f"non-finite profile ({n_bad} of {y.size} values)")
             Y[i], ok[i] = y, True
-        except Exception as err:  # noqa: BLE001 - any solver failure is data
+        except KeyboardInterrupt:
+            raise
+        except BaseException as err:  # noqa: BLE001 - any solver failure is data
             messages[i] = f"{type(err).__name__}: {err}"
-    return BatchResult(Y, ok, messages, time.perf_counter() - start)
+            timed_out |= isinstance(err, SolveTimeout)
+    return BatchResult(Y, ok, messages, time.perf_counter() - start, timed_out)
+
+
+class SolveTimeout(Exception):
+    """A solve that did not finish within the run's ``timeout``."""
+
+    def __init__(self, timeout):
+        super().__init__(f"no result within timeout = {timeout:g} s; the solve was stopped")
+
+
+def _solve_in_thread(problem, x, timeout):
+    box = []
+
+    def target():
+        try:
+            box.append((True, problem.solve(x)))
+        except BaseException as err:  # noqa: BLE001 - handed to the caller
+            box.append((False, err))
+
+    thread = threading.Thread(target=target, daemon=True, name="solve")
+    thread.start()
+    thread.join(timeout)
+    if not box:
+        raise SolveTimeout(timeout)
+    solved, value = box[0]
+    if not solved:
+        raise value
+    return value
+
+
+# --------------------------------------------------------- the parent's pipe
+class ParentWatch:
+    """A pipe whose write end only this process holds: its children read EOF when it dies.
+
+    ``prctl(PR_SET_PDEATHSIG)`` would fire when the forking *thread* ends (a
+    notebook's or Dask's worker thread), not the process; a pipe closes
+    only with the last process holding its write end.
+    """
+
+    def __init__(self):
+        self.read_end, self.write_end = os.pipe()
+
+    def release(self):
+        """Close the write end now: every watching child exits."""
+        for fd in (self.write_end, self.read_end):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.write_end = self.read_end = -1
+
+
+def _watch_parent(read_end, write_end):
+    """In a forked child: exit as soon as the parent's pipe reads EOF.
+
+    Siblings forked later inherit the write end too, and each closes its
+    copy here, so the parent's is the last.  SIGINT is the parent's to
+    handle: it ends its workers by closing the pipe.
+    """
+    os.close(write_end)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def wait_for_eof():
+        while os.read(read_end, 1):
+            pass
+        os._exit(1)
+
+    threading.Thread(target=wait_for_eof, daemon=True, name="parent-watch").start()
+
+
+def _pool_worker_start(inherited, watch):
+    if watch is not None:
+        _watch_parent(*watch)
+    _limit_worker_blas(inherited)
 
 
 # ------------------------------------------------------------------ executors
@@ -151,7 +242,112 @@ def _drain(problem, pending, take_here, submit_next):
             future.cancel()
 
 
-def _run_dask(problem, tasks, client, window):
+def _timed_worker(conn, problem, watch):
+    if watch is not None:
+        _watch_parent(*watch)
+    _limit_worker_blas(inherited=watch is not None)
+    while True:
+        try:
+            x = conn.recv()
+        except EOFError:
+            return
+        conn.send(_solve_batch(problem, x[None, :], in_worker=False))
+
+
+def _run_timed(problem, tasks, workers, timeout, context):
+    """Batches solved one sample at a time by ``workers`` child processes, each
+    killed and replaced when a solve passes ``timeout`` seconds (a hung
+    solver may sit in compiled code that no exception can interrupt).
+    """
+    watch = ParentWatch()
+    forked = context.get_start_method() == "fork"
+    slots = []   # per worker: [process, connection, (k, i) or None, deadline]
+    batches = {}  # k -> [Y, ok, messages, seconds, timed out, samples left]
+    queue = []    # (k, i, x) not yet sent
+    tasks = iter(tasks)
+
+    def start_worker():
+        parent, child = context.Pipe()
+        proc = context.Process(target=_timed_worker, args=(child, problem,
+                               (watch.read_end, watch.write_end) if forked else None), daemon=True)
+        proc.start()
+        child.close()
+        return [proc, parent, None, 0.0]
+
+    def stop(slot):
+        slot[0].kill()
+        slot[0].join()
+        slot[1].close()
+
+    def record(k, i, result):
+        Y, ok, messages = batches[k][:3]
+        Y[i], ok[i], messages[i] = result.Y[0], result.ok[0], result.messages[0]
+        batches[k][3] += result.seconds
+        batches[k][4] |= result.timed_out
+        batches[k][5] -= 1
+
+    try:
+        with single_threaded_blas():  # forked workers inherit one BLAS thread
+            slots = [start_worker() for _ in range(workers)]
+        while True:
+            for slot in slots:
+                if slot[2] is None:
+                    if not queue:
+                        for k, X_batch in tasks:
+                            b = X_batch.shape[0]
+                            batches[k] = [np.full((b, problem.grid.size), np.nan),
+                                          np.zeros(b, dtype=bool), [""] * b, 0.0, False, b]
+                            queue = [(k, i, x) for i, x in enumerate(X_batch)]
+                            break
+                    if queue:
+                        k, i, x = queue.pop(0)
+                        slot[1].send(x)
+                        slot[2], slot[3] = (k, i), time.monotonic() + timeout
+            busy = [slot for slot in slots if slot[2] is not None]
+            if not busy:
+                return
+            ready = wait_for_connections([slot[1] for slot in busy],
+                                         max(0.0, min(slot[3] for slot in busy) - time.monotonic()))
+            now = time.monotonic()
+            for j, slot in enumerate(slots):
+                if slot[2] is None:
+                    continue
+                k, i = slot[2]
+                result = None
+                if slot[1] in ready:
+                    try:
+                        result = slot[1].recv()
+                    except EOFError:  # the worker died mid-solve
+                        slot[0].join()
+                        result = _failure(problem, f"WorkerDied: the solving process ended "
+                                                   f"with exit code {slot[0].exitcode}")
+                elif now >= slot[3]:
+                    result = _failure(problem, f"{SolveTimeout.__name__}: {SolveTimeout(timeout)}",
+                                      timeout, timed_out=True)
+                if result is None:
+                    continue
+                if not slot[0].is_alive() or result.timed_out:
+                    stop(slot)
+                    with single_threaded_blas():
+                        slots[j] = start_worker()
+                else:
+                    slot[2] = None
+                record(k, i, result)
+                if batches[k][5] == 0:
+                    Y, ok, messages, seconds, timed_out, _ = batches.pop(k)
+                    yield k, BatchResult(Y, ok, messages, seconds, timed_out)
+    finally:
+        watch.release()  # every worker exits, even one blocked in a solve
+        for slot in slots:
+            stop(slot)
+
+
+def _failure(problem, message, seconds=0.0, timed_out=False):
+    return BatchResult(np.full((1, problem.grid.size), np.nan), np.zeros(1, dtype=bool),
+                       [message], seconds, timed_out)
+
+
+def _run_dask(problem, tasks, client, window, timeout=None):
     from distributed import as_completed
 
     problem_future = client.scatter(problem, broadcast=True)
@@ -159,7 +355,7 @@ def _run_dask(problem, tasks, client, window):
     tasks = iter(tasks)
 
     def submit(k, X_batch):
-        future = client.submit(_solve_batch, problem_future, X_batch, pure=False)
+        future = client.submit(_solve_batch, problem_future, X_batch, timeout=timeout, pure=False)
         keys[future.key] = k
         return future
 
@@ -180,6 +376,16 @@ def _run_dask(problem, tasks, client, window):
                 break
     finally:
         client.cancel(list(completed.futures))
+
+
+def _end_workers_on_interrupt(watch):
+    """An exit callback: on KeyboardInterrupt close the pipe, so the workers
+    exit now rather than the pool's shutdown waiting for their solves."""
+    def callback(exc_type, exc, traceback):
+        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
+            watch.release()
+        return False
+    return callback
 
 
 # ------------------------------------------------------------------- helpers
@@ -213,7 +419,7 @@ def _progress_bar(progress, total, initial, desc):
 
 # ------------------------------------------------------------------ generate
 def generate(problem, n, method="sobol", seed=0, workers=None, client=None, cache=None,
-             progress=None, batch_size=None):
+             progress=None, batch_size=None, timeout=None):
     """Solve ``problem`` at ``n`` sampled parameter points; returns a Dataset.
 
     problem     a :class:`Problem` or a problem name (``problems.names()``).
@@ -227,13 +433,24 @@ def generate(problem, n, method="sobol", seed=0, workers=None, client=None, cach
                 what is missing.  A cache made with other arguments is refused.
     progress    True, False, or None (a bar if the run lasts more than 2 s).
     batch_size  samples per task (default about n / 64); part of the cache identity.
+    timeout     seconds one solve may take, or None (the default: wait for
+                ever, so a hung solver hangs the run).  A solve still running
+                at its deadline is stopped and recorded as a failure.  Local
+                solves then run one sample at a time in child processes
+                (also with ``workers=1``), and a worker past its deadline is
+                killed and replaced; on Dask the solve runs in a thread of
+                the task, which is abandoned (left to finish on its own).  A
+                batch with a timed-out solve is not cached: a rerun tries it
+                again.
 
     Worker processes (and Dask workers, which may be threads of this
     process) keep BLAS single-threaded: parallelism is across samples.
 
-    A sample whose solver raises or returns a non-finite profile is left out
-    and recorded in ``metadata["failures"]`` (parameters and message), with
-    a warning.  X, Y and the failures are bitwise the same for any executor;
+    A sample whose solver raises (any exception, SystemExit included) or
+    returns a non-finite profile is left out and recorded in
+    ``metadata["failures"]`` (parameters and message), with a warning.
+    KeyboardInterrupt stops the run: the workers end, and the cache keeps
+    every batch finished before it.  X, Y and the failures are bitwise the same for any executor;
     timings in the metadata are not.
     """
     if isinstance(problem, str):
@@ -242,6 +459,9 @@ def generate(problem, n, method="sobol", seed=0, workers=None, client=None, cach
     if not isinstance(problem, Problem):
         raise ValueError(f"`problem` must be a problems.Problem or a problem name, got {problem!r}")
     n = check_positive_int("n", n, 1)
+    seed = check_positive_int("seed", seed, 0)  # a plain int: np.int64 is not JSON
+    if timeout is not None:
+        timeout = check_positive_float("timeout", timeout)
     if progress not in (None, True, False):
         raise ValueError(f"`progress` must be True, False or None, got {progress!r}")
     if method not in METHODS:  # checked here too so the error comes before any work
@@ -281,14 +501,22 @@ def generate(problem, n, method="sobol", seed=0, workers=None, client=None, cach
             todo.append(k)
         else:
             place(k, result)
+    if store is not None and todo:
+        store.check_writable()  # before any solve, not at the first finished batch
     n_loaded = len(starts) - len(todo)
     tasks = ((k, X[starts[k]:starts[k] + batch_size]) for k in todo)
+    n_todo = sum(min(batch_size, n - starts[k]) for k in todo)
 
     wall = time.perf_counter()
     with contextlib.ExitStack() as stack:
         if client is not None:
             kind = "dask"
-            runner = _run_dask(problem, tasks, client, window=4 * max(1, len(client.nthreads())))
+            runner = _run_dask(problem, tasks, client, window=4 * max(1, len(client.nthreads())),
+                               timeout=timeout)
+        elif timeout is not None:
+            kind = "processes"
+            runner = _run_timed(problem, tasks, min(workers, max(1, n_todo)), timeout,
+                                _pool_context() or multiprocessing.get_context())
         elif workers == 1 or len(todo) <= 1:
             kind = "serial"
             runner = _run_serial(problem, tasks)
@@ -301,20 +529,25 @@ def generate(problem, n, method="sobol", seed=0, workers=None, client=None, cach
             context = _pool_context()
             forked = context is not None and context.get_start_method() == "fork"
             stack.enter_context(single_threaded_blas())
+            watch = ParentWatch() if forked else None
+            if watch is not None:  # closed last: after the pool has joined its workers
+                stack.callback(watch.release)
             executor = stack.enter_context(ProcessPoolExecutor(
-                workers - 1, mp_context=context, initializer=_limit_worker_blas, initargs=(forked,)))
+                workers - 1, mp_context=context, initializer=_pool_worker_start,
+                initargs=(forked, None if watch is None else (watch.read_end, watch.write_end))))
+            if watch is not None:
+                stack.push(_end_workers_on_interrupt(watch))
             # Two batches in flight per worker: one running, one queued so it
             # need not wait while this process finishes a batch of its own.
             # More would be handed to the worker early (the pool queues
             # calls ahead) and the run would end waiting on them: 40 burgers
             # samples took 5% longer with four.
             runner = _run_pool(problem, tasks, executor, window=2 * (workers - 1), work_here=True)
-        bar = stack.enter_context(_progress_bar(progress, n, n - sum(
-            min(batch_size, n - starts[k]) for k in todo), problem.name))
+        bar = stack.enter_context(_progress_bar(progress, n, n - n_todo, problem.name))
         stack.callback(runner.close)
         for k, result in runner:
             place(k, result)
-            if store is not None:
+            if store is not None and not result.timed_out:
                 store.store(k, starts[k], X[starts[k]:starts[k] + batch_size], result)
             bar.update(result.ok.size)
     wall = time.perf_counter() - wall

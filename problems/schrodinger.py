@@ -11,11 +11,16 @@ well (minima near x = +-sqrt(-k / (4 lambda)), barrier k^2 / (16 lambda));
 wavefunction psi_0(x) >= 0, normalised so that int psi_0^2 dx = 1.
 
 Units (dimensionless, hbar = m = 1): x in units of a length l, E and V in
-units of hbar^2 / (m l^2).  In the box the barrier between the wells,
-at most k^2 / (16 lambda) = 0.625, lies below the zero-point energy, so
-psi_0 varies smoothly with the parameters: the tilt moves its weight
-towards the lower well rather than making it jump there (as it would for
-deep wells with a tunnelling splitting far below the tilt energy).
+units of hbar^2 / (m l^2).  The barrier between the wells is at most
+k^2 / (16 lambda) = 0.625 high (lambda = 0.1, k = -1).  There the ground
+state lies below its top: E_0 = -0.154 against V = 0 on top and -0.625 at
+the well bottoms.  A 1-D ground state is never degenerate, so psi_0 still
+varies smoothly with the parameters.  Even in that deepest well the
+tunnelling splitting E_1 - E_0 = 0.30 is comparable with the tilt energy
+f x between the wells, so the tilt shifts the weight into the lower well
+gradually (there: 1/2 of it at f = 0, 0.79 at |f| = 0.1, 0.95 at
+|f| = 0.3).  It does not jump there, as it would for deeper wells whose
+splitting is far below the tilt energy.
 
 Solver: second-order finite differences on [-half_width, half_width]
 with psi = 0 at the ends, giving a symmetric tridiagonal matrix whose

@@ -138,3 +138,157 @@ def test_module_entry_point_runs():
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "generate" in proc.stdout and "run" in proc.stdout
+
+
+# -- every option and output path checked before any work; user errors vs bugs --------
+
+HOSTILE = '''
+import sys, time
+import numpy as np
+from problems import Parameter, Problem
+
+class Hostile(Problem):
+    """The line a + b x; hangs for a > 0.85."""
+    name = "hostile"
+    description = "test double"
+    parameters = (Parameter("a", 0.0, 1.0, "", "offset"), Parameter("b", 0.0, 1.0, "", "slope"))
+
+    def __init__(self):
+        self.grid = np.linspace(0.0, 1.0, 5)
+        self.settings = {}
+
+    def _solve(self, params):
+        if params[0] > 0.85:
+            time.sleep(3600)
+        return params[0] + params[1] * self.grid
+'''
+
+
+@pytest.fixture
+def hostile(tmp_path, monkeypatch):
+    (tmp_path / "hostile_problem.py").write_text(HOSTILE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return "hostile_problem:Hostile"
+
+
+def one_line_error(capsys, fragment):
+    """The error is one line, the last (progress news may come before it)."""
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[-1].startswith("surrogate: error:") and fragment in lines[-1], lines
+    assert not any("Traceback" in line or "error" in line for line in lines[:-1]), lines
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["run", "--activation", "tanhh"], "activation"),
+    (["run", "--workers", "2", "--scheduler", "tcp://127.0.0.1:9"], "not both"),
+    (["generate", "heat", "-n", "5", "--out", "x.npz", "--timeout", "0"], "argument --timeout"),
+    (["run", "--timeout", "nan"], "argument --timeout"),
+    (["generate", "heat", "-n", "5", "--out", "x.npz", "--scheduler", "nonsense://nowhere"], "--scheduler"),
+])
+def test_bad_options_are_refused_before_any_solve(argv, fragment, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    solved = []
+    monkeypatch.setattr(problems, "generate", lambda *a, **k: solved.append(1))
+    assert main(argv) == 2
+    one_line_error(capsys, fragment)
+    assert solved == [] and not (tmp_path / "surrogate-run").exists()
+
+
+def test_output_paths_are_checked_before_any_solve(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(problems, "generate", lambda *a, **k: pytest.fail("solved before checking --out"))
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "afile").write_text("x")
+    assert main(["generate", "heat", "-n", "5", "--out", "folder"]) == 2
+    one_line_error(capsys, "'folder' is a directory, not a file")
+    assert main(["run", "--out", "afile"]) == 2
+    one_line_error(capsys, "cannot make directory 'afile/heat'")
+    assert main(["evaluate", "m.npz", "d.npz", "--out", "afile"]) == 2
+    one_line_error(capsys, "'afile' exists and is not a directory")
+    assert main(["train", "d.npz", "--out", "folder"]) == 2
+    one_line_error(capsys, "'folder' is a directory")
+
+
+@pytest.mark.slow
+def test_unwritable_output_folder_is_refused_before_any_solve(tmp_path):
+    import os
+    import shutil
+    prefix = []
+    if os.geteuid() == 0:  # permissions do not bind root: drop the capability that overrides them
+        if shutil.which("setpriv") is None:
+            pytest.skip("root without setpriv")
+        prefix = ["setpriv", "--inh-caps=-dac_override", "--bounding-set=-dac_override"]
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "old.npz").write_text("x")
+    locked.chmod(0o555)
+    try:
+        for out in (locked / "new.npz", locked / "old.npz"):
+            proc = subprocess.run([*prefix, sys.executable, "-m", "surrogate.workflow.cli", "generate", "heat",
+                                   "-n", "4", "--workers", "1", "--cache", str(tmp_path / "cache"),
+                                   "--out", str(out)], capture_output=True, text=True, timeout=120)
+            assert proc.returncode == 2, proc.stderr
+            assert "is not writable" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+            assert not (tmp_path / "cache").exists()  # nothing solved
+    finally:
+        locked.chmod(0o755)
+
+
+def test_library_argument_errors_are_user_errors_but_bugs_show_a_traceback(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    # A ValueError of the toolkit's own checks (problems._cache): the user's mistake.
+    assert main(["generate", "heat", "-n", "5", "--out", "x.npz", "--cache", "afile", "--workers", "1"]) == 2
+    one_line_error(capsys, "`cache` = 'afile' exists and is not a directory")
+
+    def broken(*args, **kwargs):
+        return np.ones(3) + np.ones(4)  # a ValueError from numpy: our bug, not the user's
+
+    monkeypatch.setattr(problems, "generate", broken)
+    assert main(["generate", "heat", "-n", "5", "--out", "x.npz"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "operands could not be broadcast" in err
+    assert err.strip().splitlines()[-1].startswith("surrogate: internal error (ValueError): this is a bug")
+    monkeypatch.setattr(problems, "generate", lambda *a, **k: None.X)
+    assert main(["generate", "heat", "-n", "5", "--out", "x.npz"]) == 1
+    assert "internal error (AttributeError)" in capsys.readouterr().err
+
+
+def test_interrupt_exits_130(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(problems, "generate", interrupted)
+    assert main(["generate", "heat", "-n", "5", "--out", "x.npz"]) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "surrogate: interrupted"
+
+
+def test_generate_timeout_records_hung_solves(hostile, tmp_path, capsys):
+    out = tmp_path / "d.npz"
+    X = problems.sample(problems.get(hostile), 16, seed=2)
+    hung = X[:, 0] > 0.85
+    assert hung.any()
+    with pytest.warns(RuntimeWarning, match="solves failed"):
+        assert main(["generate", hostile, "-n", "16", "--seed", "2", "--workers", "2", "--timeout", "0.5",
+                     "--out", str(out)]) == 0
+    data = problems.Dataset.load(out)
+    assert [f["index"] for f in data.metadata["failures"]] == np.flatnonzero(hung).tolist()
+    assert all("SolveTimeout" in f["message"] for f in data.metadata["failures"])
+    np.testing.assert_array_equal(data.Y, X[~hung, :1] + X[~hung, 1:] * data.grid)
+
+
+@pytest.mark.slow
+def test_generate_and_run_on_a_dask_scheduler(tmp_path, capsys):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        assert main(["generate", "heat", "-n", "24", "--seed", "1", "--scheduler", cluster.scheduler_address,
+                     "--out", str(tmp_path / "d.npz")]) == 0
+        assert main(["run", "--quick", "--scheduler", cluster.scheduler_address, "--timeout", "60",
+                     "--out", str(tmp_path / "r")]) == 0
+    data = problems.Dataset.load(tmp_path / "d.npz")
+    assert data.metadata["executor"]["kind"] == "dask"
+    np.testing.assert_array_equal(data.Y, problems.generate("heat", 24, seed=1, workers=1, progress=False).Y)
+    assert problems.Dataset.load(tmp_path / "r" / "heat" / "data.npz").metadata["executor"]["kind"] == "dask"

@@ -20,6 +20,20 @@ def test_samples_fill_the_box_reproducibly(method):
     assert np.all(u.min(axis=0) < 0.1) and np.all(u.max(axis=0) > 0.9)
 
 
+@pytest.mark.parametrize("method", ["sobol", "lhs", "halton", "random"])
+def test_distinct_seeds_give_distinct_designs(method):
+    # Every pair of 8 seeds, including those equal modulo 2, 4 or 256: a seed
+    # folded to a few values (seed % 2, a uint8) would repeat a design.
+    heat = problems.get("heat")
+    seeds = [0, 1, 2, 3, 4, 256, 257, 2**40 + 1]
+    designs = [problems.sample(heat, 16, method=method, seed=s) for s in seeds]
+    for i in range(len(seeds)):
+        for j in range(i):
+            assert not np.any(np.all(designs[i] == designs[j], axis=1)), (seeds[i], seeds[j])
+    # A numpy integer seed is the same seed.
+    np.testing.assert_array_equal(problems.sample(heat, 16, method=method, seed=np.int64(257)), designs[6])
+
+
 def test_latin_hypercube_puts_one_point_in_each_stratum():
     pinch = problems.get("pinch")
     n = 50

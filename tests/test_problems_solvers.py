@@ -10,6 +10,7 @@ import problems
 from problems.burgers import fourier_differentiation_matrices, solve_burgers
 from problems.heat import gaussian_cell_source, solve_slab
 from problems.pinch import MU0, solve_screw_pinch
+from problems.base import single_threaded_blas
 from problems.schrodinger import ground_state
 
 
@@ -228,3 +229,117 @@ def test_burgers_profiles_stay_smooth_at_the_box_corners():
         u = burgers.solve(x)
         slope = np.max(np.abs(np.diff(u))) / (burgers.grid[1] - burgers.grid[0])
         assert slope < 4.0  # fronts wider than ~10 output cells: no shocks to learn
+
+
+# ------------------------ every parameter reaches the physics through Problem.solve
+# Checked at points spread over each box (every parameter varies) against a
+# solution computed another way from the equation written out here, so a
+# parameter dropped, swapped or mis-scaled between the box and the solver fails.
+
+def test_heat_every_parameter_reaches_the_solver():
+    heat = problems.get("heat")
+    for params in problems.sample(heat, 12, seed=21):
+        np.testing.assert_allclose(heat.solve(params), heat_kirchhoff(params, heat.grid), rtol=1e-5)
+
+
+def test_burgers_every_parameter_reaches_the_solver():
+    nu, a1, a2, phi2 = 10**-1.5, 0.25, 0.15, 5.0
+    burgers = problems.get("burgers")
+    u = burgers.solve([math.log10(nu), a1, a2, phi2])
+    n = 512
+    x = 2 * np.pi * np.arange(n) / n
+    U0 = -a1 * np.cos(x) - 0.5 * a2 * np.cos(2 * x + phi2)
+    k = np.fft.rfftfreq(n, 1.0 / n)
+    phi_hat = np.fft.rfft(np.exp(-(U0 - U0.min()) / (2 * nu))) * np.exp(-nu * k**2 * 1.0)
+    exact = -2 * nu * np.fft.irfft(1j * k * phi_hat, n) / np.fft.irfft(phi_hat, n)
+    np.testing.assert_allclose(u, exact[::4], atol=1e-9)
+
+
+def pinch_q_by_quadrature(r, Ip, B0, nu, p0, alpha, R0=3.0, a=1.0):
+    """q(r) from the enclosed current in closed form, I = Ip (1 - (1 - r^2/a^2)^(nu+1)),
+    and force balance integrated by adaptive quadrature:
+    B_z^2(r) = B0^2 - 2 mu0 p(r) + 2 mu0 int_r^a j B_theta dr'."""
+    from scipy.integrate import quad
+    j0 = (nu + 1) * Ip / (math.pi * a**2)
+
+    def current(s):
+        return Ip * (1 - (1 - (s / a) ** 2) ** (nu + 1))
+
+    def j_B_theta(s):
+        return j0 * (1 - (s / a) ** 2) ** nu * MU0 * current(s) / (2 * math.pi * s) if s > 0 else 0.0
+
+    q = np.empty_like(r)
+    for i, ri in enumerate(r):
+        Bz = math.sqrt(B0**2 - 2 * MU0 * p0 * (1 - (ri / a) ** 2) ** alpha
+                       + 2 * MU0 * quad(j_B_theta, ri, a, epsabs=0, epsrel=1e-12, limit=200)[0])
+        q[i] = 2 * Bz / (MU0 * R0 * j0) if ri == 0 else 2 * math.pi * ri**2 * Bz / (MU0 * R0 * current(ri))
+    return q
+
+
+def test_pinch_every_parameter_reaches_the_solver():
+    pinch = problems.get("pinch")
+    for Ip, B0, nu, p0, alpha in problems.sample(pinch, 6, seed=5):
+        q = pinch.solve([Ip, B0, nu, p0, alpha])
+        np.testing.assert_allclose(q, pinch_q_by_quadrature(pinch.grid, Ip * 1e6, B0, nu, p0 * 1e3, alpha),
+                                   rtol=1e-8)
+
+
+def test_pinch_pressure_peaking_moves_q_as_force_balance_says():
+    # Same current, same p0: a more peaked pressure (larger alpha) holds less
+    # pressure at each r > 0, so B_z, and q, are higher there by exactly
+    # B_z^2 difference = 2 mu0 p0 ((1-s)^1 - (1-s)^3).
+    pinch = problems.get("pinch")
+    broad, peaked = pinch.solve([1.5, 3.0, 1.0, 200.0, 1.0]), pinch.solve([1.5, 3.0, 1.0, 200.0, 3.0])
+    s = pinch.grid**2
+    j0 = 2 * 1.5e6 / math.pi
+    current_factor = MU0 * j0 * 3.0 * (1 - s / 2) / 2  # q = B_z / current_factor for nu = 1
+    np.testing.assert_allclose((peaked * current_factor) ** 2 - (broad * current_factor) ** 2,
+                               2 * MU0 * 200e3 * ((1 - s) - (1 - s) ** 3), rtol=1e-7, atol=1e-9)
+    assert np.all(peaked[1:-1] > broad[1:-1]) and peaked[0] == pytest.approx(broad[0], rel=1e-12)
+
+
+def ground_state_in_oscillator_basis(quartic, quadratic, tilt, x, n_basis=120, omega=1.5):
+    """psi_0(x) of -psi''/2 + (lambda x^4 + k x^2/2 + f x) psi = E psi by
+    Rayleigh-Ritz in the harmonic-oscillator basis of frequency omega:
+    x = (a + a^+) / sqrt(2 omega), and -1/2 d^2/dx^2 = H_omega - omega^2 x^2 / 2.
+    Independent of the finite-difference solver; no grid, no walls."""
+    big = n_basis + 4  # powers of x are exact in the first n_basis rows
+    off = np.sqrt(np.arange(1, big) / (2 * omega))
+    X = np.diag(off, 1) + np.diag(off, -1)
+    X2 = X @ X
+    H = (np.diag(omega * (np.arange(big) + 0.5)) + 0.5 * (quadratic - omega**2) * X2
+         + quartic * X2 @ X2 + tilt * X)[:n_basis, :n_basis]
+    with single_threaded_blas():  # threaded BLAS on a 120 x 120 matrix only waits on a busy machine
+        _, vectors = np.linalg.eigh(H)
+    c = vectors[:, 0]
+    # Hermite functions by their three-term recurrence.
+    phi = np.empty((n_basis, x.size))
+    phi[0] = (omega / math.pi) ** 0.25 * np.exp(-omega * x**2 / 2)
+    phi[1] = math.sqrt(2 * omega) * x * phi[0]
+    for n in range(1, n_basis - 1):
+        phi[n + 1] = math.sqrt(2 * omega / (n + 1)) * x * phi[n] - math.sqrt(n / (n + 1)) * phi[n - 1]
+    psi = c @ phi
+    return psi * np.sign(psi.sum())
+
+
+def test_schrodinger_every_parameter_reaches_the_solver():
+    # Includes the deepest double well (lambda = 0.1, k = -1) and the box's corners.
+    sch = problems.get("schrodinger")
+    points = np.vstack([problems.sample(sch, 6, seed=3), [[0.1, -1.0, 0.0], [0.1, -1.0, 0.3], [1.0, 1.0, -0.3]]])
+    for params in points:
+        np.testing.assert_allclose(sch.solve(params), ground_state_in_oscillator_basis(*params, sch.grid),
+                                   atol=2e-5)
+
+
+def test_schrodinger_quadratic_term_is_half_k_x_squared():
+    # lambda small against k: nearly the oscillator of frequency sqrt(k), whose
+    # Gaussian has <x^2> = 1 / (2 sqrt(k)) = 0.5; the quartic term only narrows
+    # it.  With V = k x^2 (frequency sqrt(2 k)) it would be below 1 / (2 sqrt(2)) = 0.354.
+    sch = problems.get("schrodinger")
+    psi = sch.solve([0.1, 1.0, 0.0])
+    dx = sch.grid[1] - sch.grid[0]
+    width2 = np.sum(sch.grid**2 * psi**2) * dx
+    exact = ground_state_in_oscillator_basis(0.1, 1.0, 0.0, sch.grid)
+    assert width2 == pytest.approx(np.sum(sch.grid**2 * exact**2) * dx, rel=1e-4)
+    # Between the quartic-dressed oscillator and the bare one; far from k x^2's 0.354.
+    assert 0.40 < width2 < 0.5

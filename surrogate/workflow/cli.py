@@ -6,13 +6,20 @@
     surrogate evaluate MODEL DATA --out DIR
     surrogate run [PROBLEM]                  all of it, with a report folder
 
-A user error (unknown problem, missing file, bad option value) prints one
-line to stderr and exits with status 2; progress goes to stderr, results to
-stdout.
+Every option and output path is checked before any work.  A user error
+(unknown problem, missing or unwritable file, bad option value, or any
+ValueError raised by the toolkit's own argument checks) prints one line to
+stderr and exits with status 2; anything else is a bug of the toolkit: its
+traceback is shown, with a line that says so, and the status is 1.  Ctrl-C
+exits with status 130.  Progress goes to stderr, results to stdout.
 """
 import argparse
+import contextlib
+import math
+import os
 import pathlib
 import sys
+import traceback
 
 from .. import io
 from ..model import Surrogate
@@ -101,6 +108,16 @@ def _load_model(path):
         raise UserError(str(exc)) from None
 
 
+def _seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
+
+
 def _model_options(args, defaults):
     hidden = args.hidden or defaults["hidden"]
     return {"hidden": hidden, "activation": args.activation, "seed": args.seed,
@@ -109,12 +126,66 @@ def _model_options(args, defaults):
             "threads": args.threads}
 
 
-def _out_file(path):
-    """--out as a path whose directory exists, or a UserError."""
+def _out_file(path, option="--out"):
+    """A file to write at the end, checked now: its directory exists and takes
+    files, and it is not a directory nor a file we may not replace."""
     out = pathlib.Path(path)
     if not out.parent.is_dir():
-        raise UserError(f"--out: directory {str(out.parent)!r} does not exist")
+        raise UserError(f"{option}: directory {str(out.parent)!r} does not exist")
+    if out.is_dir():
+        raise UserError(f"{option}: {str(out)!r} is a directory, not a file")
+    if out.exists() and not os.access(out, os.W_OK):
+        raise UserError(f"{option}: {str(out)!r} exists and is not writable")
+    _probe(out.parent, option)
     return out
+
+
+def _out_dir(path, option="--out"):
+    """A folder to write into at the end, made and checked now."""
+    out = pathlib.Path(path)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{option}: {str(out)!r} exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{option}: cannot make directory {str(out)!r} ({exc.strerror})") from None
+    _probe(out, option)
+    return out
+
+
+def _probe(directory, option):
+    # os.access is not enough: it ignores read-only mounts for root.
+    probe = directory / f".surrogate-write-test.{os.getpid()}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UserError(f"{option}: directory {str(directory)!r} is not writable ({exc.strerror})") from None
+
+
+def _check_executor(args):
+    if args.scheduler is not None and args.workers is not None:
+        raise UserError("give either --workers (local processes) or --scheduler (Dask), not both")
+
+
+@contextlib.contextmanager
+def _executor(args):
+    """The Dask client of --scheduler (connected now, before any work), or None."""
+    _check_executor(args)
+    if args.scheduler is None:
+        yield None
+        return
+    try:
+        import distributed
+    except ImportError:
+        raise UserError("--scheduler needs the `distributed` package (pip install distributed)") from None
+    try:
+        client = distributed.Client(args.scheduler, timeout=10)
+    except (OSError, ValueError, TypeError) as exc:
+        raise UserError(f"--scheduler: cannot connect to {args.scheduler!r} "
+                        f"({type(exc).__name__}: {' '.join(str(exc).split())})") from None
+    with client:
+        yield client
 
 
 # -- commands -------------------------------------------------------------------
@@ -134,13 +205,16 @@ def cmd_problems(args):
 
 def cmd_generate(args):
     problem = _get_problem(args.problem)
+    _check_executor(args)
     out = _out_file(args.out)
     methods = _problems().sampling.METHODS
     if args.method not in methods:
         raise UserError(f"argument --method: unknown sampling method {args.method!r}; choose one of {', '.join(methods)}")
-    _say(f"solving {problem.name} at {args.n} {args.method} points ...")
-    data = _problems().generate(problem, args.n, method=args.method, seed=args.seed,
-                                workers=args.workers, cache=args.cache, progress=True)
+    with _executor(args) as client:
+        _say(f"solving {problem.name} at {args.n} {args.method} points ...")
+        data = _problems().generate(problem, args.n, method=args.method, seed=args.seed,
+                                    workers=args.workers, client=client, cache=args.cache,
+                                    progress=True, timeout=args.timeout)
     data.save(out)
     print(f"wrote {out}: {len(data)} cases ({data.metadata.get('n_failed', 0)} failed), "
           f"solver {data.metadata['solver_seconds_per_profile']:.3g} s/profile")
@@ -148,8 +222,8 @@ def cmd_generate(args):
 
 
 def cmd_train(args):
-    data = _load_dataset(args.data)
     out = _out_file(args.out)
+    data = _load_dataset(args.data)
     defaults = defaults_for(data.metadata.get("problem"), args.quick)
     model = Surrogate(**_model_options(args, defaults), validation_fraction=args.validation_fraction)
     model.check_options()
@@ -160,6 +234,7 @@ def cmd_train(args):
 
 
 def cmd_evaluate(args):
+    out = _out_dir(args.out)
     model = _load_model(args.model)
     data = _load_dataset(args.data)
     if data.n_inputs != model.n_inputs or data.n_grid != model.n_outputs:
@@ -167,7 +242,6 @@ def cmd_evaluate(args):
                         f"but {args.model} maps {model.n_inputs} -> {model.n_outputs}")
     outside = int(model.outside(data.X).sum())
     report = evaluate_dataset(model, data, extrapolating=True)
-    out = pathlib.Path(args.out)
     doc = _report.metrics_document(model, {"test": report},
                                    {"problem": data.metadata.get("problem"), "data": str(args.data),
                                     "model_file": str(args.model), "n_outside_training_box": outside})
@@ -182,8 +256,15 @@ def cmd_run(args):
     problem = _get_problem(args.problem, args.quick)
     defaults = defaults_for(problem.name, args.quick)
     options = _model_options(args, defaults)
-    result = run(problem, args.n, out=pathlib.Path(args.out) / problem.name, quick=args.quick,
-                 workers=args.workers, progress=None, say=_say, **options)
+    try:  # run() checks them too, but a typo should not wait for a Dask connection
+        Surrogate(**options).check_options()
+    except ValueError as exc:
+        raise UserError(" ".join(str(exc).split())) from None
+    _check_executor(args)
+    out = _out_dir(pathlib.Path(args.out) / problem.name)
+    with _executor(args) as client:
+        result = run(problem, args.n, out=out, quick=args.quick, workers=args.workers, client=client,
+                     timeout=args.timeout, progress=None, say=_say, **options)
     for name, rep in result.report.items():
         print(f"== {problem.name}: {name} ==")
         print(rep)
@@ -206,6 +287,14 @@ def _add_model_options(p):
     g.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test in seconds")
 
 
+def _add_executor_options(p):
+    p.add_argument("--timeout", type=_seconds, metavar="SECONDS",
+                   help="stop a solve after this long and record it as a failure "
+                        "(default: none, a hung solver hangs the run)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="solve on the Dask cluster of this scheduler, e.g. tcp://host:8786")
+
+
 def build_parser():
     parser = _Parser(prog="surrogate", description="Neural surrogates for physics solvers: "
                      "generate data, train, evaluate, or `surrogate run` for all of it.")
@@ -222,6 +311,7 @@ def build_parser():
     p.add_argument("--seed", type=_non_negative_int, default=0, help="sampling seed (default 0)")
     p.add_argument("--workers", type=_positive_int, help="processes (default: all CPUs)")
     p.add_argument("--cache", help="directory for finished batches; a rerun resumes from it")
+    _add_executor_options(p)
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("train", help="fit a surrogate to a dataset, save the model")
@@ -247,6 +337,7 @@ def build_parser():
                    "(default ./surrogate-run)")
     p.add_argument("--seed", type=_non_negative_int, default=0, help="seed of sampling, split, weights")
     p.add_argument("--workers", type=_positive_int, help="solver processes (default: all CPUs)")
+    _add_executor_options(p)
     _add_model_options(p)
     p.set_defaults(func=cmd_run)
     return parser
@@ -264,13 +355,33 @@ def main(argv=None):
     except UserError as exc:
         print(f"surrogate: error: {exc}", file=sys.stderr)
         return 2
-    except (io.ModelFileError, FileNotFoundError, ValueError) as exc:
-        # the library's own checks name the argument and the bad value
-        print("surrogate: error: " + " ".join(str(exc).split()), file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("surrogate: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - sorted into the user's mistakes and our bugs
+        if _is_user_error(exc):
+            print("surrogate: error: " + " ".join(str(exc).split()), file=sys.stderr)
+            return 2
+        traceback.print_exc()
+        print(f"surrogate: internal error ({type(exc).__name__}): this is a bug in surrogate-toolkit, "
+              "not in your input; please report it with the traceback above", file=sys.stderr)
+        return 1
+
+
+def _is_user_error(exc):
+    """A mistake in the input, not a bug: a model-file refusal, a file the
+    system will not let us read or write, or a ValueError raised by one of
+    the toolkit's own argument checks (which name the argument and the bad
+    value).  A ValueError from deep inside numpy, scipy or json is a bug."""
+    if isinstance(exc, io.ModelFileError) or (isinstance(exc, OSError) and exc.filename is not None):
+        return True
+    if not isinstance(exc, ValueError):
+        return False
+    import surrogate
+    ours = tuple(str(pathlib.Path(package.__file__).resolve().parent) + os.sep
+                 for package in (surrogate, _problems()))
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and str(pathlib.Path(frames[-1].filename).resolve()).startswith(ours)
 
 
 if __name__ == "__main__":

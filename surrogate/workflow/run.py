@@ -113,7 +113,7 @@ def _writable_directory(out):
 
 
 def run(problem, n=None, *, out=None, cache=None, seed=0, quick=False, workers=None, client=None,
-        progress=None, say=None, **fit_options):
+        timeout=None, progress=None, say=None, **fit_options):
     """Solve, split, fit, evaluate and report, on one problem; returns a `RunResult`.
 
     problem     a problem name or a `problems.Problem`
@@ -126,6 +126,8 @@ def run(problem, n=None, *, out=None, cache=None, seed=0, quick=False, workers=N
     quick       tiny sizes (and the problem's coarse solver): a smoke test
     workers, client
                 local processes or a Dask client, as in `problems.generate`
+    timeout     seconds one solve may take before it is stopped and recorded
+                as a failure, as in `problems.generate` (default None: no limit)
     progress    progress bars: True, False or None (when a step lasts)
     say         a function that takes one line of news, e.g. print; None is silent
     fit_options Surrogate options (hidden, epochs, lbfgs_iter, activation, ...),
@@ -147,7 +149,7 @@ def run(problem, n=None, *, out=None, cache=None, seed=0, quick=False, workers=N
     say(f"[1/4] solving {problem.name} at {n} Sobol points"
         + (f" (cached in {cache})" if cache is not None else "") + " ...")
     data = problems.generate(problem, n, method="sobol", seed=seed, workers=workers, client=client,
-                             cache=cache, progress=progress)
+                             cache=cache, progress=progress, timeout=timeout)
     paths = {}
     if out is not None:
         paths["data"] = data.save(out / "data.npz")
