@@ -269,6 +269,11 @@ class Surrogate:
             raise RuntimeError(f"cannot {what} an unfitted Surrogate; call `fit(X, Y)` first")
 
     @property
+    def has_std(self):
+        """Whether `predict` can return a spread (`return_std`): an ensemble of two or more."""
+        return self.is_fitted and len(self.members_) >= 2
+
+    @property
     def n_inputs(self):
         self._require_fitted("query")
         return self.scaling_.x_mean.size
