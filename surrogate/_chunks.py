@@ -121,3 +121,38 @@ def train_epoch(params, X, Y, order, batch_size, lay, kind, hyper, state, step,
             return total, start, 1
         total += cost
     return total, n, 0
+
+
+@jit()
+def _member_epoch(params, X, Y, order, batch_size, lay, kind, hyper, state, step, ws, G, backup):
+    """`train_epoch` of one ensemble member on one thread: every mini-batch is
+    one chunk (G has one row), so no thread waits for another within the epoch."""
+    n = order.size
+    total = 0.0
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        cost = _chunk_grad(params, X, Y, order, start, stop, lay, ws, G[0])
+        step[0] += 1
+        if not (np.isfinite(cost) and apply_step(kind, params, G, 1, 1.0 / (stop - start), state,
+                                                  hyper, step[0], backup)):
+            return total, start, 1
+        total += cost
+    return total, n, 0
+
+
+@jit(parallel=True)
+def train_members(P, X, Y, orders, batch_size, lay, kind, hyper, S, steps, WS, G, B,
+                  active, totals, done, status):
+    """One epoch of each active ensemble member, one member per `prange` iteration.
+
+    Member k owns row k of everything: parameters P[k], batch order
+    orders[k], optimiser state S[k] and step count steps[k], workspace
+    WS[k], gradient buffer G[k] (one chunk) and backup B[k]. Its arithmetic
+    is `_member_epoch`'s whatever the thread count, so results never depend
+    on it. totals[k], done[k], status[k] are `train_epoch`'s three results.
+    """
+    for k in prange(P.shape[0]):
+        if active[k]:
+            totals[k], done[k], status[k] = _member_epoch(
+                P[k], X, Y, orders[k], batch_size, lay, kind, hyper, S[k], steps[k:k + 1],
+                WS[k], G[k], B[k])

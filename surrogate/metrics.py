@@ -13,6 +13,7 @@ as a table and serialises to JSON.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import math
 import pathlib
@@ -23,6 +24,7 @@ import numpy as np
 
 __all__ = [
     "Report",
+    "coverage",
     "error_per_point",
     "evaluate",
     "max_abs_error",
@@ -30,6 +32,7 @@ __all__ = [
     "r2",
     "rel_l2",
     "rmse",
+    "spread_error_spearman",
 ]
 
 
@@ -141,6 +144,46 @@ def r2(*, y_true, y_pred, skip_constant: bool = False) -> float:
     return float(np.mean(score))
 
 
+def _check_std(y_std, shape) -> np.ndarray:
+    std = np.asarray(y_std, dtype=np.float64)
+    if std.shape != shape:
+        raise ValueError(f"`y_std` must have the shape of `y_true` {shape}, got {std.shape}")
+    if not (std >= 0).all():
+        raise ValueError(f"`y_std` must be >= 0 everywhere, got a minimum of {float(np.nanmin(std))!r}"
+                         if not np.isnan(std).any() else "`y_std` contains NaN")
+    return std
+
+
+def coverage(*, y_true, y_pred, y_std, k: float = 2.0) -> float:
+    """Share of the (profile, grid point) values with ``|true - pred| <= k std``.
+
+    For a calibrated Gaussian spread, about 95.4% at k = 2.
+    """
+    pred, true = _check_pair(y_pred, y_true)
+    std = _check_std(y_std, true.shape)
+    return float(np.mean(np.abs(true - pred) <= k * std))
+
+
+def spread_error_spearman(*, y_true, y_pred, y_std) -> float:
+    """Spearman rank correlation, over profiles, between RMS spread and RMS error.
+
+    Per profile i: ``sqrt(mean_x std_i^2)`` against ``sqrt(mean_x (pred_i - true_i)^2)``.
+    1 when the spread ranks the profiles exactly as their errors do, so the
+    spread points at the bad cases; about 0 when it says nothing of them.
+    NaN when either list is constant or there are fewer than two profiles.
+    """
+    pred, true = _check_pair(y_pred, y_true)
+    std = _check_std(y_std, true.shape)
+    if true.shape[0] < 2:
+        return math.nan
+    from scipy.stats import spearmanr  # here: scipy costs ~0.4 s of import
+    spread = np.sqrt(np.mean(std ** 2, axis=1))
+    error = np.sqrt(np.mean((pred - true) ** 2, axis=1))
+    with warnings.catch_warnings():  # a constant input: NaN, and scipy warns
+        warnings.simplefilter("ignore")
+        return float(spearmanr(spread, error).statistic)
+
+
 def error_per_point(*, y_true, y_pred) -> np.ndarray:
     """RMSE over profiles at each grid point, shape (m,): where along the grid the error lives."""
     pred, true = _check_pair(y_pred, y_true)
@@ -179,6 +222,8 @@ class Report:
     solver_seconds_per_profile: float | None = None
     speedup_per_profile: float | None = None
     speedup_single: float | None = None
+    coverage_2std: float | None = None
+    spread_error_spearman: float | None = None
 
     def to_dict(self) -> dict:
         """Plain Python values only (ints, floats, lists, None), ready for `json.dumps`."""
@@ -241,7 +286,10 @@ class Report:
             ("solver s/profile", sci(self.solver_seconds_per_profile)),
             ("speed-up per profile, batched", speed(self.speedup_per_profile)),
             ("speed-up per profile, one at a time", speed(self.speedup_single)),
-        ]
+        ] + ([] if self.coverage_2std is None else [
+            ("share inside mean +- 2 std", f"{self.coverage_2std:.3f}"),
+            ("Spearman, RMS std vs RMS error", f"{self.spread_error_spearman:.3f}"),
+        ])
 
     def __str__(self) -> str:
         rows = self.rows()
@@ -276,6 +324,18 @@ def _predict(model, X, n: int, m: int) -> np.ndarray:
     return pred
 
 
+def has_std(model) -> bool:
+    """Whether ``model.predict(X, return_std=True)`` gives a spread: the model's
+    `has_std` if it says, else whether `predict` takes `return_std`."""
+    says = getattr(model, "has_std", None)
+    if says is not None:
+        return bool(says)
+    try:
+        return "return_std" in inspect.signature(model.predict).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def evaluate(model, X, Y, *, solver_seconds_per_profile: float | None = None,
              timing: bool = True, repeats: int = 30, max_single: int = 50,
              timing_batch: int = 10_000) -> Report:
@@ -291,6 +351,11 @@ def evaluate(model, X, Y, *, solver_seconds_per_profile: float | None = None,
     pools wind down); one at a time is the median of ``predict(X[i:i+1])`` over up to
     `max_single` evenly spaced rows, each its own call, as inside a scan or a
     transport code. Speed-ups divide `solver_seconds_per_profile` by those.
+
+    For a model with a spread (`has_std`: an ensemble, or anything whose
+    ``predict(X, return_std=True)`` returns (mean, std)), the report also
+    measures its calibration on these cases: `coverage` (k = 2) and
+    `spread_error_spearman`. The errors are then those of the mean.
     """
     X = np.asarray(X)
     Y = np.asarray(Y, dtype=np.float64)
@@ -304,7 +369,18 @@ def evaluate(model, X, Y, *, solver_seconds_per_profile: float | None = None,
     if solver_seconds_per_profile is not None and not solver_seconds_per_profile > 0:
         raise ValueError(f"`solver_seconds_per_profile` must be > 0, got {solver_seconds_per_profile}")
     n, m = Y.shape
-    pred = _predict(model, X, n, m)
+    std = None
+    if has_std(model):
+        pred, std = model.predict(X, return_std=True)
+        if np.shape(std) != (n, m):
+            raise ValueError(f"model.predict(X, return_std=True) returned std of shape {np.shape(std)}, "
+                             f"expected {(n, m)}")
+        pred = np.asarray(pred)
+        if pred.shape != (n, m):
+            raise ValueError(f"model.predict(X, return_std=True) returned a mean of shape {pred.shape}, "
+                             f"expected {(n, m)}")
+    else:
+        pred = _predict(model, X, n, m)
     pred, true = _check_pair(pred, Y)
 
     rl2 = rel_l2(y_true=true, y_pred=pred)
@@ -351,4 +427,7 @@ def evaluate(model, X, Y, *, solver_seconds_per_profile: float | None = None,
                                     else float(solver_seconds_per_profile)),
         speedup_per_profile=speedup(batched),
         speedup_single=speedup(single),
+        coverage_2std=None if std is None else coverage(y_true=true, y_pred=pred, y_std=std),
+        spread_error_spearman=(None if std is None
+                               else spread_error_spearman(y_true=true, y_pred=pred, y_std=std)),
     )

@@ -14,6 +14,10 @@ What a physicist uses: ``Surrogate().fit(X, Y)`` on parameter points X
   seen in training warn (or raise) naming the inputs and how far out they are.
 * ``save``/``load`` use `surrogate.io`: one pickle-free file; a loaded model
   predicts bit-identically.
+* ``Surrogate(ensemble=K)`` fits K networks (members) on the same data and
+  scaling, from different initial weights and batch orders. ``predict`` gives
+  their mean; ``predict(X, return_std=True)`` also their spread, calibrated
+  on the validation split (`calibration_factor`).
 
 As in scikit-learn, the constructor only stores its options; `check_options`
 validates them (``fit`` calls it first), and what ``fit`` learns ends in an
@@ -21,6 +25,7 @@ underscore (``net_``, ``scaling_``, ``guard_``, ``history_``, ...).
 """
 import contextlib
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
@@ -32,12 +37,12 @@ from .domain import DomainGuard, OutOfDomainError, OutOfDomainWarning, check_dom
 from .network import MLP
 from .optimizers import LBFGS, Adam, CosineDecay
 from .scaling import Scaling
-from .training import History, _train
+from .training import History, _train, _train_members
 
 __all__ = ["Surrogate", "OutOfDomainError", "OutOfDomainWarning"]
 
 MODEL_KIND = "surrogate.Surrogate"
-MODEL_VERSION = 1
+MODEL_VERSION = 2  # 2: params (K, P), one row per ensemble member; 1: params (P,)
 _ARRAYS = ("params", "x_mean", "x_scale", "x_lower", "x_upper", "y_mean", "basis")
 
 
@@ -92,6 +97,12 @@ def _optional(check):
     return lambda name, value: None if value is None else check(name, value)
 
 
+def _threads(name, value):
+    if value == "auto":
+        return value
+    return _optional(lambda n, v: check_int(n, v, 1))(name, value)
+
+
 #: name -> (default, check). The constructor's signature repeats these
 #: defaults for introspection (scikit-learn reads it); a test holds the two equal.
 OPTIONS = {
@@ -107,8 +118,43 @@ OPTIONS = {
     "pca_tol": (1e-5, _optional(lambda n, v: check_in_range(n, v, 0.0, 1.0))),
     "domain": ("warn", lambda n, v: check_domain_mode(v, n)),
     "dtype": (np.float64, _dtype),
-    "threads": (1, _optional(lambda n, v: check_int(n, v, 1))),
+    "threads": ("auto", _threads),
+    "ensemble": (1, lambda n, v: check_int(n, v, 1)),
 }
+
+
+def member_seeds(seed, k):
+    """(weights, batch order) seed sequences of ensemble member k of a model seeded `seed`.
+
+    Member 0 draws from the streams a single network draws from
+    (``SeedSequence(seed).spawn(3)[1:]``), so ``ensemble=1`` is the plain
+    model and member 0 of any ensemble equals it. Member k > 0 draws from
+    the k-th child of each of those streams (spawn keys (1, k) and (2, k)).
+    """
+    if k == 0:
+        return tuple(np.random.SeedSequence(seed, spawn_key=(i,)) for i in (1, 2))
+    return tuple(np.random.SeedSequence(seed, spawn_key=(i, k)) for i in (1, 2))
+
+
+def calibration_factor(Y, mean, std):
+    """The scalar c that makes mean +- 2 c std cover 95.45% of the values of Y.
+
+    With Gaussian errors of standard deviation c std, 95.45% of values lie
+    within two of them. So c is half the 95.45% quantile of |Y - mean| / std
+    over every (case, grid point) value. We match the coverage rather than
+    set the mean of ((Y - mean) / (c std))^2 to 1: grid points that a
+    problem pins (a boundary value) have std and error near 0, and their
+    ratios, large or undefined, would dominate a mean of squares but shift
+    a quantile by at most a few values. A zero std counts as 0 where the
+    error is 0 too, and as infinitely far out otherwise. Returns 1.0 when
+    every error is 0, and inf when std is 0 where the error is not.
+    """
+    err = np.abs(np.asarray(Y, np.float64) - mean).ravel()
+    std = np.asarray(std, np.float64).ravel()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(err == 0.0, 0.0, err / std)
+    c = 0.5 * float(np.quantile(z, 0.9545))
+    return c if c > 0.0 else 1.0
 
 
 def _as_2d(a, name):
@@ -151,28 +197,40 @@ class Surrogate:
         What `predict` does for points outside the training box.
     dtype : numpy.float64 or numpy.float32
         Precision of the network (scaling is always float64).
-    threads : int or None
-        Numba threads for fit and predict; None uses all. The default, 1,
-        suits the small networks that fit 1-D profiles: a mini-batch takes
-        microseconds, so a second thread's barrier costs more than it saves,
-        and on a busy machine a descheduled thread stalls every batch for a
-        scheduler time slice (measured: 5-100x slower fits and predictions
-        with 2 threads on a loaded 2-core machine). Raise it for wide
-        networks or large batches.
+    threads : "auto", int or None
+        Numba threads for fit and predict; None uses all. "auto" (the
+        default) is 1 for a single network: it suits the small networks that
+        fit 1-D profiles, where a mini-batch takes microseconds, so a second
+        thread's barrier costs more than it saves, and on a busy machine a
+        descheduled thread stalls every batch for a scheduler time slice
+        (measured: 5-100x slower fits and predictions with 2 threads on a
+        loaded 2-core machine). Raise it for wide networks or large batches.
+        For an ensemble, "auto" uses all threads: members train one per
+        thread and meet only once per epoch; an ensemble's results do not
+        depend on the thread count.
+    ensemble : int
+        Number of members K. Member k's initial weights and batch orders come
+        from `member_seeds` (seed, k); all share the data, the validation
+        split and the scaling. Each stops early and keeps its best
+        parameters on its own validation cost, then is polished by L-BFGS.
 
     Fitted attributes
     -----------------
-    net_ (the `MLP`), scaling_ (`Scaling`), guard_ (`DomainGuard`),
-    history_ (phase -> `History`), fit_seconds_, n_train_, n_val_, metadata_.
+    members_ (the K `MLP`s), net_ (member 0: for ensemble=1 the network;
+    for an ensemble a typical member, not the mean), scaling_ (`Scaling`),
+    guard_ (`DomainGuard`), history_ (phase -> `History`, member 0's),
+    histories_ (one such dict per member), calibration_ (the factor on the
+    members' std, see `calibration_factor`; 1.0 without a validation split),
+    fit_seconds_, n_train_, n_val_, metadata_.
     """
 
     def __init__(self, hidden=(64, 64, 64), activation="tanh", seed=0, *, epochs=400,
                  batch_size=32, lr=3e-3, patience=100, lbfgs_iter=800, validation_fraction=0.15,
-                 pca_tol=1e-5, domain="warn", dtype=np.float64, threads=1):
+                 pca_tol=1e-5, domain="warn", dtype=np.float64, threads="auto", ensemble=1):
         self.hidden, self.activation, self.seed = hidden, activation, seed
         self.epochs, self.batch_size, self.lr, self.patience = epochs, batch_size, lr, patience
         self.lbfgs_iter, self.validation_fraction, self.pca_tol = lbfgs_iter, validation_fraction, pca_tol
-        self.domain, self.dtype, self.threads = domain, dtype, threads
+        self.domain, self.dtype, self.threads, self.ensemble = domain, dtype, threads, ensemble
 
     # -- options and state ---------------------------------------------------
 
@@ -209,6 +267,11 @@ class Surrogate:
     def _require_fitted(self, what):
         if not self.is_fitted:
             raise RuntimeError(f"cannot {what} an unfitted Surrogate; call `fit(X, Y)` first")
+
+    @property
+    def has_std(self):
+        """Whether `predict` can return a spread (`return_std`): an ensemble of two or more."""
+        return self.is_fitted and len(self.members_) >= 2
 
     @property
     def n_inputs(self):
@@ -287,15 +350,25 @@ class Surrogate:
                 raise ValueError(f"`{name}` overflows once scaled to {dtype.name} (its values or their spread "
                                  f"are too large); divide it by a typical magnitude before fitting")
 
-        net = MLP([d, *opts["hidden"], scaling.n_modes], activation=opts["activation"],
-                  seed=np.random.default_rng(seeds[1]), dtype=dtype)
-        with _numba_threads(opts["threads"]):
-            history = self._train(net, Zx, Zy, val, seeds[2], progress, opts)
-        if not np.isfinite(net.params).all():
+        K = opts["ensemble"]
+        member = [member_seeds(opts["seed"], k) for k in range(K)]
+        nets = [MLP([d, *opts["hidden"], scaling.n_modes], activation=opts["activation"],
+                    seed=np.random.default_rng(member[k][0]), dtype=dtype) for k in range(K)]
+        with _numba_threads(self._fit_threads(opts)):
+            if K == 1:
+                histories = [self._train(nets[0], Zx, Zy, val, member[0][1], progress, opts)]
+            else:
+                histories = self._train_ensemble(nets, Zx, Zy, val, [s[1] for s in member], progress, opts)
+        if not all(np.isfinite(net.params).all() for net in nets):
             raise FloatingPointError("training produced non-finite network parameters; "
                                      "try a smaller `lr` or check X and Y for extreme values")
-        self.net_, self.scaling_, self.history_ = net, scaling, history
+        self.members_, self.net_, self.scaling_ = nets, nets[0], scaling
+        self.histories_, self.history_ = histories, histories[0]
         self.guard_ = DomainGuard(lower, upper, names)
+        self.calibration_ = 1.0
+        if K > 1 and Xv is not None:
+            mean, std = self._mean_std(self.predict_members(Xv, domain="ignore"))
+            self.calibration_ = calibration_factor(Yv, mean, std)
         self.metadata_ = metadata
         self.n_features_in_ = d
         self.fit_seconds_ = time.perf_counter() - t0
@@ -316,6 +389,34 @@ class Surrogate:
             history["lbfgs"] = _train(net, Zx, Zy, LBFGS(), epochs=opts["lbfgs_iter"], validation=val,
                                       early_stopping=patience, progress=progress)
         return history
+
+    @staticmethod
+    def _fit_threads(opts):
+        """`threads` resolved: "auto" is one thread for a network, all for an ensemble."""
+        if opts["threads"] == "auto":
+            return 1 if opts["ensemble"] == 1 else None
+        return opts["threads"]
+
+    @staticmethod
+    def _train_ensemble(nets, Zx, Zy, val, order_seeds, progress, opts):
+        """`_train` for K members: Adam side by side in the kernels, then each member's
+        L-BFGS polish on one thread, members spread over a thread pool."""
+        patience = None if val is None else opts["patience"]
+        lr, epochs = opts["lr"], opts["epochs"]
+        adam = Adam(lr=lr, schedule=CosineDecay(epochs, lr_min=lr / 100))
+        adam_histories = _train_members(nets, Zx, Zy, adam, min(opts["batch_size"], Zx.shape[0]), epochs,
+                                        order_seeds, validation=val, early_stopping=patience,
+                                        progress=progress)
+        histories = [{"adam": h} for h in adam_histories]
+        if opts["lbfgs_iter"]:
+            def polish(k):
+                with _numba_threads(1):  # one thread per member: results independent of the pool size
+                    return _train(nets[k], Zx, Zy, LBFGS(), epochs=opts["lbfgs_iter"], validation=val,
+                                  early_stopping=patience, progress=progress if k == 0 else False)
+            with ThreadPoolExecutor(min(len(nets), numba.get_num_threads())) as pool:
+                for h, lbfgs in zip(histories, pool.map(polish, range(len(nets)))):
+                    h["lbfgs"] = lbfgs
+        return histories
 
     @staticmethod
     def _check_box(box, d):
@@ -345,20 +446,46 @@ class Surrogate:
         mode = check_domain_mode(self.domain if domain is None else domain)
         return self.guard_.check(np.asarray(X, dtype=np.float64), mode)
 
-    def predict(self, X, domain=None):
+    def predict(self, X, domain=None, return_std=False):
         """Profiles (n, m) at parameter points X (n, d); a single point (d,) gives (m,).
+
+        For an ensemble, the mean of the members' profiles. With
+        `return_std`, also the predictive spread of the same shape: the
+        members' standard deviation (ddof=1) times `calibration_` (for a
+        single network, which has no spread, an error).
 
         domain : "warn", "raise", "ignore" or None (the model's `domain` option)
         """
         self._require_fitted("predict with")
-        mode = check_domain_mode(self.domain if domain is None else domain)
+        if return_std and len(self.members_) < 2:
+            raise ValueError("`return_std=True` needs an ensemble; this model has one network "
+                             "(fit with Surrogate(ensemble=K), K >= 2)")
         X = np.asarray(X)
         single = X.ndim == 1
-        X2 = check_array(X[None, :] if single else X, "X", self.n_inputs, np.float64)
-        self.guard_.check(X2, mode)
-        coeff = self.net_._forward(self.scaling_.encode_x(X2, self.net_.dtype), threads=self.threads)
-        Y = self.scaling_.decode(coeff)
-        return Y[0] if single else Y
+        profiles = self._member_profiles(X[None, :] if single else X, domain)
+        if len(profiles) == 1:
+            return profiles[0][0] if single else profiles[0]
+        mean, std = self._mean_std(np.stack(profiles))
+        if single:
+            mean, std = mean[0], std[0]
+        return (mean, std) if return_std else mean
+
+    def predict_members(self, X, domain=None):
+        """Every member's profiles at the points X (n, d): shape (K, n, m)."""
+        self._require_fitted("predict with")
+        return np.stack(self._member_profiles(X, domain))
+
+    def _member_profiles(self, X, domain):
+        mode = check_domain_mode(self.domain if domain is None else domain)
+        X = check_array(X, "X", self.n_inputs, np.float64)
+        self.guard_.check(X, mode)
+        Z = self.scaling_.encode_x(X, self.net_.dtype)
+        threads = 1 if self.threads == "auto" else self.threads
+        return [self.scaling_.decode(net._forward(Z, threads=threads)) for net in self.members_]
+
+    def _mean_std(self, Ym):
+        """The members' mean and calibrated spread, from `predict_members`' (K, n, m)."""
+        return Ym.mean(axis=0), Ym.std(axis=0, ddof=1) * self.calibration_
 
     # -- save / load ---------------------------------------------------------
 
@@ -366,7 +493,8 @@ class Surrogate:
         """Write the fitted model to one pickle-free file at `path` (atomically); returns the path."""
         self._require_fitted("save")
         net, scaling = self.net_, self.scaling_
-        bad = int(np.size(net.params) - np.count_nonzero(np.isfinite(net.params)))
+        params = np.stack([m.params for m in self.members_])
+        bad = int(np.size(params) - np.count_nonzero(np.isfinite(params)))
         if bad:
             raise ValueError(f"refusing to save a surrogate with {bad} non-finite network "
                              "parameter(s): the fit diverged; refit with a smaller `lr`")
@@ -379,13 +507,15 @@ class Surrogate:
             "scaling": {"y_scale": scaling.y_scale, "input": "standardised",
                         "output": "centred, PCA basis, one scalar"},
             "history": {phase: h.to_dict() for phase, h in self.history_.items()},
+            "member_histories": [{phase: h.to_dict() for phase, h in hs.items()} for hs in self.histories_[1:]],
+            "calibration": self.calibration_,
             "fit_seconds": self.fit_seconds_,
             "n_train": self.n_train_,
             "n_val": self.n_val_,
             "input_box": {"lower": self.guard_.lower.tolist(), "upper": self.guard_.upper.tolist()},
             "metadata": self.metadata_,
         }
-        arrays = {"params": net.params, "x_mean": scaling.x_mean, "x_scale": scaling.x_scale,
+        arrays = {"params": params, "x_mean": scaling.x_mean, "x_scale": scaling.x_scale,
                   "x_lower": self.guard_.lower, "x_upper": self.guard_.upper,
                   "y_mean": scaling.y_mean, "basis": scaling.basis}
         return io.write_model_file(path, header, arrays)
@@ -409,12 +539,21 @@ class Surrogate:
             model = cls(**options)
             model.check_options()
             arch = header["architecture"]
-            net = MLP(arch["sizes"], activation=arch["activations"][:-1],
-                      output_activation=arch["activations"][-1], dtype=np.dtype(arch["dtype"]))
-            if arrays["params"].shape != net.params.shape:
-                raise ValueError(f"`params` has shape {arrays['params'].shape}, the architecture "
-                                 f"{arch['sizes']} needs {net.params.shape}")
-            net.params[:] = arrays["params"]
+            params = arrays["params"]
+            if header.get("model_version", 0) < 2:  # one network: params (P,)
+                params = params[None]
+            if params.shape[0] != model.check_options()["ensemble"]:
+                raise ValueError(f"`params` holds {params.shape[0]} member(s), the options say "
+                                 f"ensemble={options.get('ensemble')}")
+            nets = []
+            for row in params:
+                net = MLP(arch["sizes"], activation=arch["activations"][:-1],
+                          output_activation=arch["activations"][-1], dtype=np.dtype(arch["dtype"]))
+                if row.shape != net.params.shape:
+                    raise ValueError(f"`params` has rows of shape {row.shape}, the architecture "
+                                     f"{arch['sizes']} needs {net.params.shape}")
+                net.params[:] = row
+                nets.append(net)
             a = {name: np.ascontiguousarray(arrays[name], dtype=np.float64) for name in _ARRAYS[1:]}
             scaling = Scaling(a["x_mean"], a["x_scale"], a["y_mean"], a["basis"],
                               float(header["scaling"]["y_scale"]))
@@ -422,13 +561,16 @@ class Surrogate:
             names = metadata.get("param_names")
             if names is None or len(names) != a["x_mean"].size:
                 names = [f"x{i}" for i in range(a["x_mean"].size)]
-            history = {phase: History.from_dict(h) for phase, h in header.get("history", {}).items()}
+            histories = [{phase: History.from_dict(h) for phase, h in hs.items()}
+                         for hs in [header.get("history", {})] + header.get("member_histories", [])]
+            calibration = float(header.get("calibration", 1.0))
         except (KeyError, TypeError, ValueError) as exc:
             raise io.ModelFileError(f"{path}: inconsistent surrogate model file ({type(exc).__name__}: "
                                     f"{exc})") from None
         if scaling.x_mean.size != arch["sizes"][0] or scaling.basis.shape != (arch["sizes"][-1], scaling.y_mean.size):
             raise io.ModelFileError(f"{path}: scaling arrays do not match the architecture {arch['sizes']}")
-        model.net_, model.scaling_, model.history_ = net, scaling, history
+        model.members_, model.net_, model.scaling_ = nets, nets[0], scaling
+        model.histories_, model.history_, model.calibration_ = histories, histories[0], calibration
         model.guard_ = DomainGuard(a["x_lower"], a["x_upper"], names)
         model.metadata_ = metadata
         model.n_features_in_ = scaling.x_mean.size

@@ -75,12 +75,14 @@ def case_indices(rel_l2, cases: Sequence = ("best", "median", "worst")) -> list[
 
 def plot_profiles(grid, Y_true, Y_pred, *, rel_l2=None, cases=("best", "median", "worst"),
                   grid_label: str = "x", value_label: str = "u", title: str | None = None,
-                  path=None) -> Figure:
+                  Y_std=None, path=None) -> Figure:
     """Surrogate (dashed) against solver (solid) for the best, median and worst held-out cases.
 
     One column per case; the lower panel shows the pointwise error
     ``surrogate - solver``, which is usually too small to see in the upper one.
-    `rel_l2` (per profile) is computed if not given.
+    `rel_l2` (per profile) is computed if not given. Given the predictive
+    spread `Y_std` (shape of `Y_pred`, e.g. an ensemble's), both panels shade
+    the band of +- 2 std around the surrogate (below: around zero error).
     """
     grid = _as_1d("grid", grid)
     Y_true = np.asarray(Y_true, dtype=np.float64)
@@ -92,6 +94,10 @@ def plot_profiles(grid, Y_true, Y_pred, *, rel_l2=None, cases=("best", "median",
     if rel_l2 is None:
         from .metrics import rel_l2 as _rel_l2
         rel_l2 = _rel_l2(y_true=Y_true, y_pred=Y_pred)
+    if Y_std is not None:
+        Y_std = np.asarray(Y_std, dtype=np.float64)
+        if Y_std.shape != Y_pred.shape:
+            raise ValueError(f"`Y_std` must have the shape of `Y_pred` {Y_pred.shape}, got {Y_std.shape}")
     rel_l2 = _as_1d("rel_l2", rel_l2)
     if rel_l2.size != Y_true.shape[0]:
         raise ValueError(f"`rel_l2` must have one value per profile ({Y_true.shape[0]}), got {rel_l2.size}")
@@ -105,6 +111,11 @@ def plot_profiles(grid, Y_true, Y_pred, *, rel_l2=None, cases=("best", "median",
         top, bottom = axes[0, j], axes[1, j]
         top.plot(grid, Y_true[i], label="solver", **SOLVER_STYLE)
         top.plot(grid, Y_pred[i], label="surrogate", **SURROGATE_STYLE)
+        if Y_std is not None:
+            band = dict(color=SURROGATE_STYLE["color"], alpha=0.2, linewidth=0)
+            top.fill_between(grid, Y_pred[i] - 2 * Y_std[i], Y_pred[i] + 2 * Y_std[i],
+                             label="+- 2 std", **band)
+            bottom.fill_between(grid, -2 * Y_std[i], 2 * Y_std[i], **band)
         top.set_title(f"{label}: sample {i}, rel. L2 = {rel_l2[i]:.2e}", fontsize="medium")
         bottom.axhline(0.0, color="0.6", linewidth=0.8)
         bottom.plot(grid, Y_pred[i] - Y_true[i], color=SURROGATE_STYLE["color"], linewidth=1.0)

@@ -187,6 +187,65 @@ def _run_first_order(net, X, Y, opt, batch_size, epochs, shuffle, seed, validati
             break
 
 
+def _train_members(nets, X, Y, optimizer, batch_size, epochs, seeds, validation=None,
+                   early_stopping=None, progress="auto"):
+    """Train the ensemble members `nets` (same architecture) side by side; returns one History each.
+
+    Each epoch is one compiled call (`_chunks.train_members`) that runs an
+    epoch of every member still training, one member per thread. Member k
+    draws its batch orders from `seeds[k]` and has its own optimiser state,
+    so it follows exactly the path `_train(nets[k], ..., seed=seeds[k])`
+    takes on one thread. `optimizer` (SGD or Adam) gives the hyper-parameters
+    and the learning-rate schedule, shared by all members (it must not adapt
+    to a monitored loss); early stopping and the restore of the best
+    parameters are per member, on the validation cost.
+    """
+    if not isinstance(optimizer, _FirstOrder):
+        raise ValueError(f"`optimizer` must be SGD or Adam for an ensemble, got {optimizer!r}")
+    epochs, batch_size = check_int("epochs", epochs), check_int("batch_size", batch_size)
+    net0, K, n = nets[0], len(nets), X.shape[0]
+    rngs = [np.random.default_rng(s) for s in seeds]
+    G = np.stack([net.gradient_buffers(1) for net in nets])      # (K, 1, width): rows on cache lines
+    width = G.shape[2]
+    P = np.zeros((K, width), net0.dtype)                           # padding stays 0: zero gradient
+    for k, net in enumerate(nets):
+        P[k, :net0.n_params] = net.params
+    WS = net0.tile_workspace(K)
+    S, B = np.zeros((K, 2, width), net0.dtype), np.zeros((K, width), net0.dtype)
+    steps = np.zeros(K, np.int64)
+    active = np.ones(K, np.bool_)
+    totals, done, status = np.zeros(K), np.zeros(K, np.int64), np.zeros(K, np.int64)
+    histories = [History() for _ in nets]
+    monitors = [_Monitor(net, h, epochs, early_stopping, None, progress if k == 0 else False,
+                         f"{type(optimizer).__name__} x{K}")
+                for k, (net, h) in enumerate(zip(nets, histories))]
+    orders = np.empty((K, n), np.int64)
+    try:
+        for epoch in range(epochs):
+            lr = optimizer.schedule(epoch, optimizer.lr)
+            for k in np.flatnonzero(active):
+                orders[k] = rngs[k].permutation(n)
+            _chunks.train_members(P, X, Y, orders, batch_size, net0._layout, optimizer.kind,
+                                  optimizer.hyper(lr), S, steps, WS, G, B, active, totals, done, status)
+            for k in np.flatnonzero(active):
+                if status[k]:
+                    raise TrainingDiverged(
+                        f"ensemble member {k} diverged in epoch {epoch} (mini-batch starting at "
+                        f"sample {done[k]}): the cost, its gradient or the updated parameters became "
+                        f"non-finite; try a smaller learning rate than lr={lr:g}.")
+                nets[k].params[:] = P[k, :net0.n_params]
+                val = None if validation is None else _cost(nets[k], *validation)
+                if monitors[k].record(epoch, totals[k] / n, val, lr):
+                    active[k] = False
+            if not active.any():
+                break
+    finally:
+        for k, monitor in enumerate(monitors):
+            nets[k].params[:] = P[k, :net0.n_params]
+            monitor.finish(True, validation)
+    return histories
+
+
 def _run_lbfgs(net, X, Y, opt, max_iter, validation, monitor):
     import scipy.optimize  # here, not at the top: it costs ~0.4 s of every import
     wd = opt.weight_decay

@@ -38,11 +38,14 @@ def metrics_document(model, reports, extra):
 
 def _plots(out, model, data, report, tag):
     from .. import plotting  # matplotlib: loaded only when there is something to draw
-    pred = model.predict(data.X, domain="ignore")
+    if getattr(model, "has_std", False):  # an ensemble: its +- 2 std band too
+        pred, std = model.predict(data.X, domain="ignore", return_std=True)
+    else:
+        pred, std = model.predict(data.X, domain="ignore"), None
     paths = {}
     paths[f"profiles_{tag}"] = out / f"profiles_{tag}.png"
     plotting.plot_profiles(data.grid, data.Y, pred, rel_l2=report.rel_l2, grid_label=data.grid_name or "x",
-                           value_label=data.output_name or "u", title=f"{tag}: surrogate vs solver",
+                           value_label=data.output_name or "u", title=f"{tag}: surrogate vs solver", Y_std=std,
                            path=paths[f"profiles_{tag}"])
     paths[f"error_vs_parameters_{tag}"] = out / f"error_vs_parameters_{tag}.png"
     plotting.plot_error_vs_parameters(data.X, report.rel_l2, data.param_names,
