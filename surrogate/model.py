@@ -31,6 +31,7 @@ import numba
 import numpy as np
 
 from . import io
+from . import jacobian as _jacobian
 from ._checks import check_array, check_in_range, check_int, check_pair, check_positive, check_validation
 from .activations import ACTIVATIONS
 from .domain import DomainGuard, OutOfDomainError, OutOfDomainWarning, check_domain_mode
@@ -486,6 +487,35 @@ class Surrogate:
     def _mean_std(self, Ym):
         """The members' mean and calibrated spread, from `predict_members`' (K, n, m)."""
         return Ym.mean(axis=0), Ym.std(axis=0, ddof=1) * self.calibration_
+
+    def jacobian(self, X, domain=None):
+        """dy/dx at parameter points X (n, d): shape (n, m, d); a single point (d,) gives (m, d).
+
+        Entry [i, p, q] is the derivative of output point p with respect to
+        input q at row i, through the scaling, the network and the output
+        basis, by a compiled kernel (`surrogate/jacobian.py`). `domain` as in
+        `predict`.
+        """
+        self._require_fitted("differentiate")
+        mode = check_domain_mode(self.domain if domain is None else domain)
+        X = np.asarray(X)
+        single = X.ndim == 1
+        X2 = check_array(X[None, :] if single else X, "X", self.n_inputs, np.float64)
+        self.guard_.check(X2, mode)
+        J = _jacobian.jacobian(self.net_, self.scaling_, X2)
+        return J[0] if single else J
+
+    def export(self, path, prefix=None):
+        """Write the model for use outside Python, by the extension of `path`; returns the path.
+
+        ``.c`` (C99), ``.f90`` (Fortran 2008) or ``.onnx``; `prefix` renames
+        the C/Fortran symbols so several surrogates link into one program.
+        See `surrogate/export.py`.
+        """
+        self._require_fitted("export")
+        from . import export
+        return export.export(path, self.net_, self.scaling_, self.guard_,
+                             export.provenance(self.metadata_, self.guard_, _package_version()), prefix)
 
     # -- save / load ---------------------------------------------------------
 

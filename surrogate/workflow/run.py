@@ -70,7 +70,9 @@ def defaults_for(problem_name, quick=False):
 
 def model_metadata(data):
     """What a model keeps about the data it was fitted to."""
+    units = [p.get("unit") for p in data.metadata.get("parameters", [])]
     return {"problem": data.metadata.get("problem"), "param_names": data.param_names,
+            **({"param_units": units} if len(units) == len(data.param_names) else {}),
             "grid": data.grid.tolist(), "grid_name": data.grid_name, "grid_unit": data.grid_unit,
             "output_name": data.output_name, "output_unit": data.output_unit}
 
