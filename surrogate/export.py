@@ -56,6 +56,44 @@ def provenance(metadata, guard, version):
     }
 
 
+def one_network(members):
+    """The mean of K networks of one architecture as one network, exactly.
+
+    Hidden layers of the members side by side: the first layer's weights
+    stacked, the later hidden layers block-diagonal, and the output layer
+    (identity) the members' output weights side by side times 1/K with the
+    mean bias, so its output is (1/K) sum_k a^L_k, what an ensemble predicts
+    (the output basis is linear). K = 1 returns the member itself.
+    """
+    from .network import MLP
+    if len(members) == 1:
+        return members[0]
+    K, first = len(members), members[0]
+    if first.activations[-1] != "identity":
+        raise ValueError("an ensemble exports as one network only with an identity output layer")
+    sizes = [first.sizes[0]] + [K * s for s in first.sizes[1:-1]] + [first.sizes[-1]]
+    merged = MLP(sizes, activation=first.activations[:-1], output_activation="identity",
+                 dtype=np.float64)
+    L = len(first.weights)
+    for l in range(L):
+        w, b = merged.weights[l], merged.biases[l]
+        w[:] = 0.0
+        for k, net in enumerate(members):
+            wk, bk = np.asarray(net.weights[l], np.float64), np.asarray(net.biases[l], np.float64)
+            J, Kin = wk.shape
+            if l == L - 1:  # output layer: side by side, averaged
+                w[:, k * Kin:(k + 1) * Kin] = wk / K
+            elif l == 0:  # first layer: every member reads the same input
+                w[k * J:(k + 1) * J, :] = wk
+                b[k * J:(k + 1) * J] = bk
+            else:
+                w[k * J:(k + 1) * J, k * Kin:(k + 1) * Kin] = wk
+                b[k * J:(k + 1) * J] = bk
+        if l == L - 1:
+            b[:] = np.mean([np.asarray(net.biases[l], np.float64) for net in members], axis=0)
+    return merged
+
+
 def _layers(net):
     """[(w (J, K), b (J,), activation name)] in float64."""
     return [(np.asarray(w, np.float64), np.asarray(b, np.float64), act)

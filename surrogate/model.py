@@ -502,7 +502,12 @@ class Surrogate:
         single = X.ndim == 1
         X2 = check_array(X[None, :] if single else X, "X", self.n_inputs, np.float64)
         self.guard_.check(X2, mode)
-        J = _jacobian.jacobian(self.net_, self.scaling_, X2)
+        # the ensemble's mean is linear in its members: its Jacobian is their mean
+        J = _jacobian.jacobian(self.members_[0], self.scaling_, X2)
+        for net in self.members_[1:]:
+            J += _jacobian.jacobian(net, self.scaling_, X2)
+        if len(self.members_) > 1:
+            J /= len(self.members_)
         return J[0] if single else J
 
     def export(self, path, prefix=None):
@@ -510,11 +515,12 @@ class Surrogate:
 
         ``.c`` (C99), ``.f90`` (Fortran 2008) or ``.onnx``; `prefix` renames
         the C/Fortran symbols so several surrogates link into one program.
+        An ensemble exports its mean, as one network (`export.one_network`).
         See `surrogate/export.py`.
         """
         self._require_fitted("export")
         from . import export
-        return export.export(path, self.net_, self.scaling_, self.guard_,
+        return export.export(path, export.one_network(self.members_), self.scaling_, self.guard_,
                              export.provenance(self.metadata_, self.guard_, _package_version()), prefix)
 
     # -- save / load ---------------------------------------------------------

@@ -78,6 +78,7 @@ def models():
         if act == "step":
             net = MLP(model.net_.sizes, activation="step")
             net.params[:] = model.net_.params
+            model.members_ = [net]
             model.net_ = net
         out[act] = model
     return out
@@ -226,3 +227,28 @@ def test_export_refuses_bad_arguments(models, tmp_path):
         model.export(tmp_path / "model.c", prefix="2x")
     with pytest.raises(RuntimeError, match="unfitted"):
         Surrogate().export(tmp_path / "model.c")
+
+
+@pytest.fixture(scope="module")
+def ensemble():
+    rng = np.random.default_rng(6)
+    X = rng.random((120, 3))
+    return Surrogate(hidden=(6, 5), activation="silu", epochs=10, lbfgs_iter=5, seed=2,
+                     ensemble=3).fit(X, smooth_field(X), progress=False)
+
+
+@needs_gcc
+def test_an_ensemble_exports_its_mean(ensemble, tmp_path):
+    """The members side by side as one network: the C program predicts the ensemble mean."""
+    from surrogate.export import one_network
+    merged = one_network(ensemble.members_)
+    assert merged.sizes == [3, 18, 15, ensemble.members_[0].sizes[-1]]
+    src = ensemble.export(tmp_path / "model.c")
+    (tmp_path / "driver.c").write_text(f"#define N_IN 3\n#define N_OUT {ensemble.n_outputs}\n" + C_DRIVER)
+    subprocess.run(["gcc", "-std=c99", "-O2", "-o", str(tmp_path / "prog"), str(src),
+                    str(tmp_path / "driver.c"), "-lm"], check=True)
+    X = inputs(ensemble)
+    Y, flags = run_program(tmp_path, tmp_path / "prog", X, ensemble.n_outputs, b"")
+    members = ensemble.predict_members(X, domain="ignore")
+    assert np.abs(members[0] - members[1]).max() > 1e-3  # the members differ: a mean, not a copy
+    check_against_predict(ensemble, X, Y, flags)

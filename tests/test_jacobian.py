@@ -80,3 +80,17 @@ def test_single_point_domain_guard_and_bad_input():
         model.jacobian(np.zeros((2, 4)))
     with pytest.raises(RuntimeError, match="unfitted"):
         Surrogate().jacobian(x)
+
+
+def test_an_ensembles_jacobian_is_that_of_its_mean():
+    rng = np.random.default_rng(12)
+    X = rng.random((100, 3))
+    model = Surrogate(hidden=(8,), activation="tanh", epochs=10, lbfgs_iter=10, seed=4,
+                      ensemble=3).fit(X, field(X), progress=False)
+    x = inside_points(model, 2, seed=5)
+    J = model.jacobian(x)
+    members = [model.members_[k] for k in range(3)]
+    assert not np.allclose(members[0].params[:5], members[1].params[:5])
+    for i in range(2):
+        F = central_differences(model, x[i])  # of predict: the members' mean
+        assert np.linalg.norm(J[i] - F) <= 1e-5 * np.linalg.norm(F)
