@@ -13,6 +13,10 @@ Why this shape:
   never run code;
 * the header is read and checked before any array, so a foreign archive or a
   file from a newer version of this package fails with a message that says so;
+* nothing is allocated before it is checked: members are stored uncompressed,
+  so each one's declared size is bounded by the file's, and each member's
+  ``.npy`` header (dtype, shape, bytes held) is read, and checked against what
+  the caller expects, before its data;
 * writing goes through `_files.write_atomic` (a temporary file, fsync-ed and
   renamed over the target), so a crash leaves either the old file or the new
   one, never half of one; the header is strict JSON (no NaN).
