@@ -222,8 +222,9 @@ def _check_expected(path, key, shape, dtype, want, dims):
     bound = tuple(dims.setdefault(w, s) if isinstance(w, str) else w
                   for w, s in zip(want_shape, shape))
     if len(shape) != len(want_shape) or tuple(shape) != bound:
+        named = f" with {dims}" if any(isinstance(w, str) for w in want_shape) else ""
         raise ModelFileError(f"{path}: member {key!r} has shape {tuple(shape)}, expected "
-                             f"{tuple(want_shape)} with {dims}")
+                             f"{tuple(want_shape)}{named}")
 
 
 def read_model_file(path, expect=None, *, check_finite: bool = True) -> tuple[dict, dict[str, np.ndarray]]:
