@@ -53,7 +53,8 @@ def check_array(arr, name, width, dtype):
     if a.ndim != 2 or a.shape[1] != width or a.shape[0] == 0:
         raise ValueError(f"`{name}` must have shape (n, {width}) with n >= 1, got shape {a.shape}")
     _check_finite(a, name, "must be finite")
-    a = np.ascontiguousarray(a, dtype=dtype)
+    with np.errstate(over="ignore"):  # an overflow is refused just below, naming the value
+        a = np.ascontiguousarray(a, dtype=dtype)
     _check_finite(a, name, f"overflows {np.dtype(dtype).name}")  # finite, but too large for dtype
     return a
 
