@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import zipfile
 from pathlib import Path
 
@@ -22,6 +23,7 @@ __all__ = ["Dataset"]
 
 FORMAT = "problems.Dataset"
 FORMAT_VERSION = 1
+_MEMBERS = ("header", "X", "Y", "grid", "metadata")
 
 
 def write_npz(path, fsync=True, **arrays):
@@ -37,6 +39,81 @@ def array_to_json(a: np.ndarray):
     if a.dtype != np.uint8 or a.ndim != 1:
         raise ValueError(f"expected a 1-D uint8 array holding JSON, got {a.dtype} {a.shape}")
     return json.loads(a.tobytes().decode("utf-8"))
+
+
+def _real(a, name):
+    """`a` as a float64 copy; ValueError for complex (whose imaginary part a cast drops) or non-numbers."""
+    try:
+        a = np.asarray(a)
+    except ValueError as err:  # ragged lists
+        raise ValueError(f"`{name}` must be a numeric array: {err}") from None
+    if a.dtype.kind not in "biuf":
+        raise ValueError(f"`{name}` must hold real numbers, got dtype {a.dtype}")
+    return np.array(a, dtype=np.float64, copy=True)
+
+
+def _get(obj, key):
+    return obj.get(key) if isinstance(obj, dict) else None
+
+
+def _check_path(path):
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise ValueError(f"`path` must be a file path, got {type(path).__name__} {path!r}")
+    return Path(os.fsdecode(path))
+
+
+def read_npz(path, names, optional=(), stored_only=False):
+    """{name: array} of the .npy members `names` (and `optional` if present) of the zip at `path`.
+
+    Nothing is allocated before it is checked: no two members of one name,
+    each member's .npy header read first (plain real numeric dtype, shape
+    matching the bytes the member declares, which bound what is read);
+    with `stored_only`, compressed members or members declaring more bytes
+    than the file are refused (our own files are written uncompressed).
+    Never unpickles. ValueError names the member; FileNotFoundError passes.
+    """
+    path = _check_path(path)
+    if not zipfile.is_zipfile(path):
+        if not path.is_file():
+            open(path, "rb").close()  # FileNotFoundError, IsADirectoryError: as the OS says
+        raise ValueError(f"{path} is not an .npz archive (not a zip file)")
+    file_size = path.stat().st_size
+    with zipfile.ZipFile(path) as archive:
+        entries = {}
+        for info in archive.infolist():
+            if info.filename in entries:
+                raise ValueError(f"{path}: member {info.filename!r} appears twice")
+            entries[info.filename] = info
+        present = {n[:-4] for n in entries if n.endswith(".npy")}
+        missing = [n for n in names if n not in present]
+        if missing:
+            raise ValueError(f"{path} has no array {missing[0]!r}; it has {sorted(present)}")
+        out = {}
+        for name in list(names) + [n for n in optional if n in present]:
+            info = entries[name + ".npy"]
+            if stored_only and (info.compress_type != zipfile.ZIP_STORED or info.file_size > file_size):
+                raise ValueError(f"{path}: member {name!r} is compressed or larger than the file")
+            with archive.open(info) as f:
+                try:
+                    version = np.lib.format.read_magic(f)
+                    read = {(1, 0): np.lib.format.read_array_header_1_0,
+                            (2, 0): np.lib.format.read_array_header_2_0}[version]
+                    shape, fortran, dtype = read(f)
+                except (ValueError, KeyError) as err:
+                    why = "header too long" if "pickle" in str(err) else err
+                    raise ValueError(f"{path}: member {name!r} is not a plain .npy array ({why})") from None
+                if dtype.hasobject or dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype:
+                    raise ValueError(f"{path}: member {name!r} has dtype {dtype}; expected real numbers")
+                nbytes = math.prod(shape) * dtype.itemsize
+                if nbytes != info.file_size - f.tell():
+                    raise ValueError(f"{path}: member {name!r} declares shape {shape} ({nbytes} bytes) "
+                                     f"but holds {info.file_size - f.tell()} bytes")
+                data = f.read(nbytes)
+                f.read(1)  # at the end: the zip's CRC check runs
+            if len(data) != nbytes:
+                raise ValueError(f"{path}: member {name!r} is truncated")
+            out[name] = np.frombuffer(data, dtype).reshape(shape, order="F" if fortran else "C").copy()
+    return out
 
 
 class EdgeSplit(tuple):
@@ -63,8 +140,7 @@ class Dataset:
 
     def __init__(self, X, Y, grid=None, param_names=None, metadata=None,
                  grid_name="x", grid_unit="", output_name="u", output_unit=""):
-        X = np.array(X, dtype=np.float64, copy=True)
-        Y = np.array(Y, dtype=np.float64, copy=True)
+        X, Y = _real(X, "X"), _real(Y, "Y")
         if X.ndim == 1:
             X = X[:, np.newaxis]
         if X.ndim != 2:
@@ -77,9 +153,11 @@ class Dataset:
             if not np.all(np.isfinite(A)):
                 bad = tuple(int(i) for i in np.argwhere(~np.isfinite(A))[0])
                 raise ValueError(f"`{label}` holds a non-finite value at index {bad}")
-        grid = np.arange(Y.shape[1], dtype=np.float64) if grid is None else np.array(grid, dtype=np.float64)
+        grid = np.arange(Y.shape[1], dtype=np.float64) if grid is None else _real(grid, "grid")
         if grid.shape != (Y.shape[1],):
             raise ValueError(f"`grid` must have shape ({Y.shape[1]},) to match Y, got {grid.shape}")
+        if not np.all(np.isfinite(grid)):
+            raise ValueError(f"`grid` must be finite, got {grid[~np.isfinite(grid)][0]} in it")
         if param_names is None:
             param_names = [f"p{i}" for i in range(X.shape[1])]
         param_names = [str(s) for s in param_names]
@@ -119,8 +197,21 @@ class Dataset:
                        self.grid_unit, self.output_name, self.output_unit)
 
     def subset(self, indices):
-        """The rows ``indices`` (in that order) as a new Dataset."""
-        idx = np.asarray(indices, dtype=np.intp)
+        """The rows ``indices`` (integers, in that order, negative from the end)
+        or the rows where a boolean mask of length n is True, as a new Dataset."""
+        idx = np.asarray(indices)
+        n = len(self)
+        if idx.dtype == bool:
+            if idx.shape != (n,):
+                raise ValueError(f"a boolean mask `indices` needs shape ({n},), got {idx.shape}")
+            idx = np.flatnonzero(idx)
+        elif idx.size == 0:
+            idx = idx.astype(np.intp)
+        elif idx.dtype.kind not in "iu" or idx.ndim != 1:
+            raise ValueError(f"`indices` must be a 1-D sequence of integers or a boolean mask, "
+                             f"got {np.asarray(indices).dtype} {np.shape(indices)}: {indices!r:.80}")
+        if idx.size and not (-n <= idx.min() and idx.max() < n):
+            raise ValueError(f"`indices` must lie in [-{n}, {n}), got {idx.min()}..{idx.max()}")
         return self._like(self.X[idx], self.Y[idx])
 
     # ------------------------------------------------------------ splits
@@ -206,36 +297,64 @@ class Dataset:
 
     @classmethod
     def load(cls, path):
-        """Read a file written by :meth:`save`; ValueError if it is not one."""
-        path = Path(path)
+        """Read a file written by :meth:`save`; ValueError naming the field if it is not one.
+
+        Checked before anything is trusted: exactly the five members we write,
+        stored uncompressed, none twice; the header's format, version and the
+        types of its fields; X (n, d) with d the number of param_names, Y
+        (n, m) and grid (m,) float64 (the constructor then refuses NaN/inf).
+        """
+        path = _check_path(path)
         try:
-            with np.load(path, allow_pickle=False) as f:
-                keys = set(f.files)
-                if keys != {"header", "X", "Y", "grid", "metadata"}:
-                    raise ValueError(f"unexpected arrays {sorted(keys)}")
-                header = array_to_json(f["header"])
-                if header.get("format") != FORMAT or header.get("version") != FORMAT_VERSION:
-                    raise ValueError(f"format {header.get('format')!r} version {header.get('version')!r}")
-                metadata = array_to_json(f["metadata"])
-                if "solver_seconds_per_sample" in metadata:  # the name before version 0.2
-                    metadata["solver_seconds_per_profile"] = metadata.pop("solver_seconds_per_sample")
-                return cls(f["X"], f["Y"], f["grid"], header["param_names"], metadata,
-                           header["grid_name"], header["grid_unit"], header["output_name"], header["output_unit"])
-        except FileNotFoundError:
+            with zipfile.ZipFile(path) as archive:
+                keys = sorted(n[:-4] if n.endswith(".npy") else n for n in archive.namelist())
+            if keys != sorted(_MEMBERS):
+                raise ValueError(f"its members are {keys}, expected {sorted(_MEMBERS)}")
+            a = read_npz(path, _MEMBERS, stored_only=True)
+            header, metadata = array_to_json(a["header"]), array_to_json(a["metadata"])
+            if not isinstance(header, dict) or header.get("format") != FORMAT \
+                    or header.get("version") != FORMAT_VERSION:
+                raise ValueError(f"format {_get(header, 'format')!r} version {_get(header, 'version')!r}")
+            for key in ("grid_name", "grid_unit", "output_name", "output_unit"):
+                if not isinstance(header.get(key), str):
+                    raise ValueError(f"header field {key!r} must be a string, got {header.get(key)!r}")
+            names = header.get("param_names")
+            if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+                raise ValueError(f"header field 'param_names' must be a list of strings, got {names!r}")
+            if not isinstance(metadata, dict):
+                raise ValueError(f"'metadata' must be a JSON object, got {type(metadata).__name__}")
+            X, Y, grid = a["X"], a["Y"], a["grid"]
+            for key, A, ok, expected in (
+                    ("X", X, X.ndim == 2 and X.shape[1] == len(names), f"(n, {len(names)})"),
+                    ("Y", Y, Y.ndim == 2 and Y.shape[0] == X.shape[0], f"({X.shape[0]}, m)"),
+                    ("grid", grid, Y.ndim == 2 and grid.shape == (Y.shape[1],), "(m,), m the width of Y")):
+                if A.dtype != np.float64 or not ok:
+                    raise ValueError(f"array {key!r} is {A.dtype} {A.shape}, expected float64 {expected}")
+            if "solver_seconds_per_sample" in metadata:  # the name before version 0.2
+                metadata["solver_seconds_per_profile"] = metadata.pop("solver_seconds_per_sample")
+            return cls(X, Y, grid, names, metadata, header["grid_name"], header["grid_unit"],
+                       header["output_name"], header["output_unit"])
+        except (FileNotFoundError, IsADirectoryError):
             raise
         except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile, UnicodeDecodeError) as err:
             raise ValueError(f"{path} is not a readable {FORMAT} file (corrupted, truncated or "
-                             f"foreign): {type(err).__name__}: {err}") from None
+                             f"foreign): {err}") from None
 
     @classmethod
     def from_npz(cls, path, X="X", Y="Y", grid="grid", param_names=None, metadata=None, **labels):
-        """Load your own .npz; ``X``, ``Y``, ``grid`` name its arrays (grid optional)."""
-        with np.load(path, allow_pickle=False) as f:
-            for key in (X, Y):
-                if key not in f.files:
-                    raise ValueError(f"{path} has no array {key!r}; it has {sorted(f.files)}")
-            g = f[grid] if grid in f.files else None
-            return cls(f[X], f[Y], g, param_names, metadata, **labels)
+        """Load your own .npz; ``X``, ``Y``, ``grid`` name its arrays (grid optional).
+
+        Only those arrays are read, each checked from its .npy header first
+        (see `read_npz`); compressed archives are fine.
+        """
+        for argument, key in (("X", X), ("Y", Y), ("grid", grid)):
+            if not isinstance(key, str):
+                raise ValueError(f"`{argument}` must be the name of an array in the file, got {key!r}")
+        try:
+            a = read_npz(path, (X, Y), optional=(grid,))
+        except (zipfile.BadZipFile, EOFError) as err:
+            raise ValueError(f"{path} is a corrupted .npz archive: {err}") from None
+        return cls(a[X], a[Y], a.get(grid), param_names, metadata, **labels)
 
     @classmethod
     def from_csv(cls, path, n_inputs, grid=None, delimiter=",", metadata=None, **labels):
@@ -245,8 +364,16 @@ class Dataset:
         header entries are numbers they are taken as the grid (unless
         ``grid`` is given).
         """
-        with open(path, newline="") as fh:
-            rows = [r for r in csv.reader(fh, delimiter=delimiter) if r]
+        path = _check_path(path)
+        if isinstance(n_inputs, bool) or not isinstance(n_inputs, (int, np.integer)):
+            raise ValueError(f"`n_inputs` must be an integer, got {n_inputs!r}")
+        if not (isinstance(delimiter, str) and len(delimiter) == 1):
+            raise ValueError(f"`delimiter` must be one character, got {delimiter!r}")
+        try:
+            with open(path, newline="", encoding="utf-8") as fh:
+                rows = [r for r in csv.reader(fh, delimiter=delimiter) if r]
+        except (UnicodeDecodeError, csv.Error) as err:
+            raise ValueError(f"{path} is not a CSV text file: {err}") from None
         if not rows:
             raise ValueError(f"{path} is empty")
         header = None
@@ -278,9 +405,22 @@ class Dataset:
             import h5py
         except ImportError:
             raise ImportError("reading HDF5 needs h5py: pip install 'surrogate-toolkit[hdf5]'") from None
+        for argument, key in (("X", X), ("Y", Y), ("grid", grid)):
+            if not isinstance(key, str):
+                raise ValueError(f"`{argument}` must be the name of a dataset in the file, got {key!r}")
+        path = _check_path(path)
+        if not path.is_file():
+            open(path, "rb").close()  # FileNotFoundError, IsADirectoryError: as the OS says
+        if not h5py.is_hdf5(path):
+            raise ValueError(f"{path} is not an HDF5 file")
         with h5py.File(path, "r") as f:
-            for key in (X, Y):
+            arrays = {}
+            for key in (X, Y, grid):
                 if key not in f:
+                    if key == grid:
+                        continue
                     raise ValueError(f"{path} has no dataset {key!r}; it has {sorted(f.keys())}")
-            g = f[grid][()] if grid in f else None
-            return cls(f[X][()], f[Y][()], g, param_names, metadata, **labels)
+                if not isinstance(f[key], h5py.Dataset) or f[key].dtype.kind not in "biuf":
+                    raise ValueError(f"{path}: {key!r} is not a dataset of real numbers")
+                arrays[key] = f[key][()]
+            return cls(arrays[X], arrays[Y], arrays.get(grid), param_names, metadata, **labels)

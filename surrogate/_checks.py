@@ -45,15 +45,24 @@ def check_array(arr, name, width, dtype):
         a = np.asarray(arr)
     except Exception as exc:  # ragged lists and the like
         raise ValueError(f"`{name}` must be a 2-D numeric array: {exc}") from None
+    if a.dtype.kind == "c":
+        raise ValueError(f"`{name}` must be real, got dtype {a.dtype}; pass its real part "
+                         "(or real and imaginary parts as separate columns) explicitly")
     if a.dtype.kind not in "biuf":
         raise ValueError(f"`{name}` must be numeric, got dtype {a.dtype}")
     if a.ndim != 2 or a.shape[1] != width or a.shape[0] == 0:
         raise ValueError(f"`{name}` must have shape (n, {width}) with n >= 1, got shape {a.shape}")
-    a = np.ascontiguousarray(a, dtype=dtype)
-    if not np.isfinite(a).all():
-        bad = np.argwhere(~np.isfinite(a))[0]
-        raise ValueError(f"`{name}` must be finite; row {bad[0]}, column {bad[1]} is {a[tuple(bad)]}")
+    _check_finite(a, name, "must be finite")
+    with np.errstate(over="ignore"):  # an overflow is refused just below, naming the value
+        a = np.ascontiguousarray(a, dtype=dtype)
+    _check_finite(a, name, f"overflows {np.dtype(dtype).name}")  # finite, but too large for dtype
     return a
+
+
+def _check_finite(a, name, problem):
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        bad = np.argwhere(~np.isfinite(a))[0]
+        raise ValueError(f"`{name}` {problem}; row {bad[0]}, column {bad[1]} is {a[tuple(bad)]}")
 
 
 def check_pair(X, Y, d, m, dtype, names=("X", "Y")):

@@ -40,8 +40,20 @@ else:
 
 
 @jit(fastmath=EXACT_ORDER)
+def _scale2(m, n):
+    """m 2**n for 1/2 <= m <= 4 and integer -1076 <= n <= 1023.
+
+    Two normal powers of two, m 2**h then 2**(n - h): the first product is
+    exact, so a normal result is the same as m 2**n in one step and a
+    subnormal one is rounded once, to 0 below the smallest subnormal.
+    """
+    h = n >> 1
+    return m * _pow2(h) * _pow2(n - h)
+
+
+@jit(fastmath=EXACT_ORDER)
 def _exp_pade(x):
-    """(n, p, q) with e**x = 2**n (q + p)/(q - p), for -708 <= x <= 709.
+    """(n, p, q) with e**x = 2**n (q + p)/(q - p), for -746 <= x <= 709.
 
     n = round(x / ln 2); p/q is Cephes' Pade form of tanh(r/2) on the reduced
     argument r = x - n ln 2, |r| <= ln(2)/2.
@@ -58,9 +70,10 @@ def _exp_pade(x):
 
 @jit(fastmath=EXACT_ORDER)
 def exp(x):
-    """e**x; arguments are clamped to [-708, 709] (no subnormals, no overflow)."""
-    n, p, q = _exp_pade(min(max(x, -708.0), 709.0))
-    return (1.0 + 2.0 * p / (q - p)) * _pow2(int(n))
+    """e**x; arguments are clamped to [-746, 709]: subnormal results down to
+    0 (e**-746 rounds to 0), no overflow."""
+    n, p, q = _exp_pade(min(max(x, -746.0), 709.0))
+    return _scale2(1.0 + 2.0 * p / (q - p), int(n))
 
 
 @jit(fastmath=EXACT_ORDER)
@@ -84,8 +97,10 @@ def sigmoid(x):
 
     With e^{-|x|} = E/D, E = 2^n (q + p), D = q - p (all positive), it is
     D/(D + E) for x >= 0 and E/(D + E) below: one division. e^{-|x|} is
-    clamped at e^{-708}, as in `exp`.
+    clamped at e^{-746}, which rounds to 0, as in `exp`: sigmoid(x) reaches
+    exactly 0 and 1, so x sigmoid(x) (silu) goes to 0 as x -> -inf instead
+    of growing with x, as a clamp at e^{-708} made it.
     """
-    n, p, q = _exp_pade(max(-abs(x), -708.0))
-    D, E = q - p, (q + p) * _pow2(int(n))
+    n, p, q = _exp_pade(max(-abs(x), -746.0))
+    D, E = q - p, _scale2(q + p, int(n))
     return (D if x >= 0.0 else E) / (D + E)

@@ -358,7 +358,13 @@ def evaluate(model, X, Y, *, solver_seconds_per_profile: float | None = None,
     `spread_error_spearman`. The errors are then those of the mean.
     """
     X = np.asarray(X)
-    Y = np.asarray(Y, dtype=np.float64)
+    Y = np.asarray(Y)
+    if Y.dtype.kind not in "biuf":  # complex would lose its imaginary part without a word
+        raise ValueError(f"`Y` must be a real numeric array, got dtype {Y.dtype}")
+    Y = Y.astype(np.float64, copy=False)
+    if not np.isfinite(Y).all():  # a NaN truth would make every error NaN, silently
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(Y))[0])
+        raise ValueError(f"`Y` must be finite; Y{list(bad)} is {Y[bad]}")
     if X.ndim != 2:
         raise ValueError(f"`X` must be a 2-D array of shape (n cases, d parameters), got shape {X.shape}")
     if Y.ndim != 2:

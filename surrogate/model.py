@@ -24,6 +24,7 @@ validates them (``fit`` calls it first), and what ``fit`` learns ends in an
 underscore (``net_``, ``scaling_``, ``guard_``, ``history_``, ...).
 """
 import contextlib
+import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -44,7 +45,6 @@ __all__ = ["Surrogate", "OutOfDomainError", "OutOfDomainWarning"]
 
 MODEL_KIND = "surrogate.Surrogate"
 MODEL_VERSION = 2  # 2: params (K, P), one row per ensemble member; 1: params (P,)
-_ARRAYS = ("params", "x_mean", "x_scale", "x_lower", "x_upper", "y_mean", "basis")
 
 
 def _package_version():
@@ -76,6 +76,9 @@ def _hidden(name, value):
 
 
 def _activation(name, value):
+    if not isinstance(value, str):
+        raise ValueError(f"`{name}` must be the name of an activation, one of {sorted(ACTIVATIONS)}, "
+                         f"got {value!r}")
     if value == "step":
         raise ValueError(f"`{name}` = 'step' cannot be trained: its derivative is zero almost "
                          "everywhere, so no gradient flows; use 'sigmoid' or 'tanh' for a smooth step")
@@ -333,7 +336,14 @@ class Surrogate:
             else:
                 Xv = Yv = None
                 Xt, Yt = X, Y
-        scaling = Scaling.fit(Xt, Yt, opts["pca_tol"])
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused just below
+            scaling = Scaling.fit(Xt, Yt, opts["pca_tol"])
+        for name, parts in (("X", (scaling.x_mean, scaling.x_scale)),
+                            ("Y", (scaling.y_mean, scaling.basis, scaling.y_scale))):
+            if not all(np.isfinite(p).all() for p in parts):  # finite data, overflowing moments
+                raise ValueError(f"`{name}` is too large to scale: its mean or spread overflows float64 "
+                                 f"(largest magnitude {np.abs(Xt if name == 'X' else Yt).max():.3g}); "
+                                 "divide it by a typical magnitude before fitting")
         if box is None:  # every point the network saw, training and validation
             box_X = X if Xv is None else np.vstack([X, Xv])
             lower, upper = box_X.min(axis=0), box_X.max(axis=0)
@@ -534,6 +544,10 @@ class Surrogate:
         if bad:
             raise ValueError(f"refusing to save a surrogate with {bad} non-finite network "
                              "parameter(s): the fit diverged; refit with a smaller `lr`")
+        if not all(np.isfinite(a).all() for a in (scaling.x_mean, scaling.x_scale, scaling.y_mean,
+                                                   scaling.basis, scaling.y_scale)):
+            raise ValueError("refusing to save a surrogate whose scaling is not finite "
+                             f"(y_scale {scaling.y_scale}); refit on data divided by a typical magnitude")
         header = {
             "kind": MODEL_KIND,
             "model_version": MODEL_VERSION,
@@ -558,58 +572,125 @@ class Surrogate:
 
     @classmethod
     def load(cls, path):
-        """Read a model written by `save`. Never unpickles; bad files raise `io.ModelFileError`."""
-        header, arrays = io.read_model_file(path)
-        if header.get("kind") != MODEL_KIND:
-            raise io.ModelFileError(f"{path}: a surrogate model file, but of kind {header.get('kind')!r}, "
-                                    f"not {MODEL_KIND!r}")
-        if header.get("model_version", 0) > MODEL_VERSION:
-            raise io.ModelFileError(f"{path}: written by a newer Surrogate (model_version "
-                                    f"{header['model_version']} > {MODEL_VERSION}); upgrade the package")
-        missing = [k for k in _ARRAYS if k not in arrays]
-        if missing:
-            raise io.ModelFileError(f"{path}: missing array(s) {missing}; the file is incomplete")
-        try:
-            options = dict(header["options"])
-            options["hidden"], options["dtype"] = tuple(options["hidden"]), np.dtype(options["dtype"])
-            model = cls(**options)
-            model.check_options()
-            arch = header["architecture"]
-            params = arrays["params"]
-            if header.get("model_version", 0) < 2:  # one network: params (P,)
-                params = params[None]
-            if params.shape[0] != model.check_options()["ensemble"]:
-                raise ValueError(f"`params` holds {params.shape[0]} member(s), the options say "
-                                 f"ensemble={options.get('ensemble')}")
-            nets = []
-            for row in params:
-                net = MLP(arch["sizes"], activation=arch["activations"][:-1],
-                          output_activation=arch["activations"][-1], dtype=np.dtype(arch["dtype"]))
-                if row.shape != net.params.shape:
-                    raise ValueError(f"`params` has rows of shape {row.shape}, the architecture "
-                                     f"{arch['sizes']} needs {net.params.shape}")
-                net.params[:] = row
-                nets.append(net)
-            a = {name: np.ascontiguousarray(arrays[name], dtype=np.float64) for name in _ARRAYS[1:]}
-            scaling = Scaling(a["x_mean"], a["x_scale"], a["y_mean"], a["basis"],
-                              float(header["scaling"]["y_scale"]))
-            metadata = header.get("metadata", {}) or {}
-            names = metadata.get("param_names")
-            if names is None or len(names) != a["x_mean"].size:
-                names = [f"x{i}" for i in range(a["x_mean"].size)]
-            histories = [{phase: History.from_dict(h) for phase, h in hs.items()}
-                         for hs in [header.get("history", {})] + header.get("member_histories", [])]
-            calibration = float(header.get("calibration", 1.0))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise io.ModelFileError(f"{path}: inconsistent surrogate model file ({type(exc).__name__}: "
-                                    f"{exc})") from None
-        if scaling.x_mean.size != arch["sizes"][0] or scaling.basis.shape != (arch["sizes"][-1], scaling.y_mean.size):
-            raise io.ModelFileError(f"{path}: scaling arrays do not match the architecture {arch['sizes']}")
+        """Read a model written by `save`. Never unpickles; bad files raise `io.ModelFileError`.
+
+        The header is checked before any array is read, and each array's
+        dtype and shape against the architecture before its data: a file
+        cannot make `load` allocate more than the architecture it declares
+        needs, nor load with a NaN, a wrong shape or a non-float parameter.
+        """
+        checked = {}
+
+        def expect(header):  # runs on the header alone, before any array is read
+            checked.update(_check_header(path, header))
+            d, k, dtype = checked["sizes"][0], checked["sizes"][-1], checked["dtype"]
+            n_params = _n_params(checked["sizes"])
+            params = (n_params,) if checked["version"] < 2 else (checked["ensemble"], n_params)
+            vector = ((d,), np.float64)
+            return {"params": (params, dtype), "x_mean": vector,
+                    "x_scale": vector, "x_lower": vector, "x_upper": vector,
+                    "y_mean": (("m",), np.float64), "basis": ((k, "m"), np.float64)}
+
+        header, a = io.read_model_file(path, expect)
+        if not (a["x_scale"] > 0).all() or not (a["x_lower"] <= a["x_upper"]).all():
+            raise io.ModelFileError(f"{path}: `x_scale` must be > 0 and `x_lower` <= `x_upper`")
+        model = cls(**checked["options"])
+        nets = []
+        for row in a["params"].reshape(-1, a["params"].shape[-1]):  # version 1: one row
+            net = MLP(checked["sizes"], activation=checked["activations"][:-1],
+                      output_activation=checked["activations"][-1], dtype=checked["dtype"])
+            net.params[:] = row
+            nets.append(net)
+        scaling = Scaling(a["x_mean"], a["x_scale"], a["y_mean"], a["basis"], checked["y_scale"])
         model.members_, model.net_, model.scaling_ = nets, nets[0], scaling
-        model.histories_, model.history_, model.calibration_ = histories, histories[0], calibration
-        model.guard_ = DomainGuard(a["x_lower"], a["x_upper"], names)
-        model.metadata_ = metadata
+        model.histories_, model.history_ = checked["histories"], checked["histories"][0]
+        model.calibration_ = checked["calibration"]
+        model.guard_ = DomainGuard(a["x_lower"], a["x_upper"], checked["names"])
+        model.metadata_ = checked["metadata"]
         model.n_features_in_ = scaling.x_mean.size
         model.fit_seconds_ = header.get("fit_seconds")
         model.n_train_, model.n_val_ = header.get("n_train"), header.get("n_val")
         return model
+
+
+def _n_params(sizes):
+    """Weights and biases of a network of these widths: sum of J (K + 1)."""
+    return sum(J * (K + 1) for K, J in zip(sizes[:-1], sizes[1:]))
+
+
+def _field(path, header, dotted, kind):
+    """header["a"]["b"] for dotted "a.b", of Python type `kind`, or ModelFileError naming it."""
+    value = header
+    for name in dotted.split("."):
+        value = value.get(name) if isinstance(value, dict) else None
+    if isinstance(value, bool) or not isinstance(value, kind):  # no field of ours is a bool
+        raise io.ModelFileError(f"{path}: header field {dotted!r} must be "
+                                f"{getattr(kind, '__name__', kind)}, got {value!r}")
+    return value
+
+
+def _check_header(path, header):
+    """Everything `load` needs from the header, each field's type and value checked."""
+    def bad(field, value, why):
+        return io.ModelFileError(f"{path}: header field {field!r} {why}, got {value!r}")
+
+    kind = header.get("kind")
+    if kind != MODEL_KIND:
+        raise io.ModelFileError(f"{path}: a surrogate model file, but of kind {kind!r}, not {MODEL_KIND!r}")
+    version = _field(path, header, "model_version", int)
+    if version > MODEL_VERSION:
+        raise io.ModelFileError(f"{path}: written by a newer Surrogate (model_version "
+                                f"{version} > {MODEL_VERSION}); upgrade the package")
+    if version < 1:
+        raise bad("model_version", version, "must be a positive integer")
+    sizes = _field(path, header, "architecture.sizes", list)
+    if len(sizes) < 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in sizes):
+        raise bad("architecture.sizes", sizes, "must list at least two positive integer widths")
+    acts = _field(path, header, "architecture.activations", list)
+    if len(acts) != len(sizes) - 1 or not all(isinstance(s, str) and s in ACTIVATIONS for s in acts):
+        raise bad("architecture.activations", acts, f"must name {len(sizes) - 1} of {sorted(ACTIVATIONS)}")
+    dtype = _field(path, header, "architecture.dtype", str)
+    if dtype not in ("float64", "float32"):
+        raise bad("architecture.dtype", dtype, "must be 'float64' or 'float32'")
+    y_scale = _field(path, header, "scaling.y_scale", (int, float))
+    if not (math.isfinite(y_scale) and y_scale > 0):
+        raise bad("scaling.y_scale", y_scale, "must be a finite number > 0")
+    options = dict(_field(path, header, "options", dict))
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise bad("options", unknown, "holds unknown option(s)")
+    if isinstance(options.get("hidden"), list):
+        options["hidden"] = tuple(options["hidden"])
+    try:
+        checked = Surrogate(**options).check_options()
+    except ValueError as exc:
+        raise io.ModelFileError(f"{path}: header field 'options': {exc}") from None
+    options["dtype"] = checked["dtype"]
+    if list(checked["hidden"]) != sizes[1:-1] or checked["dtype"].name != dtype:
+        raise io.ModelFileError(f"{path}: header field 'options' (hidden {list(checked['hidden'])}, "
+                                f"dtype {checked['dtype'].name}) disagrees with 'architecture' "
+                                f"(sizes {sizes}, dtype {dtype})")
+    metadata = header.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise bad("metadata", metadata, "must be an object")
+    names = metadata.get("param_names")
+    if not (isinstance(names, list) and len(names) == sizes[0] and all(isinstance(n, str) for n in names)):
+        names = [f"x{i}" for i in range(sizes[0])]
+    ensemble = checked["ensemble"]
+    if version < 2 and ensemble != 1:
+        raise bad("options", options, "holds ensemble > 1 in a version-1 (single network) file")
+    member_histories = header.get("member_histories", [])
+    if not isinstance(member_histories, list) or len(member_histories) != ensemble - 1:
+        raise bad("member_histories", "...", f"must list the histories of members 1..{ensemble - 1}")
+    try:
+        histories = [{phase: History.from_dict(h) for phase, h in hs.items()}
+                     for hs in [header.get("history", {})] + member_histories]
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise bad("history", "...", f"must map phases to training records ({exc})") from None
+    calibration = header.get("calibration", 1.0)
+    if isinstance(calibration, bool) or not isinstance(calibration, (int, float)) \
+            or not (math.isfinite(calibration) and calibration > 0):
+        raise bad("calibration", calibration, "must be a finite number > 0")
+    return {"version": version, "sizes": sizes, "activations": acts, "dtype": np.dtype(dtype),
+            "y_scale": float(y_scale), "options": options, "metadata": metadata, "names": names,
+            "ensemble": ensemble, "histories": histories, "calibration": float(calibration)}

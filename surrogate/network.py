@@ -6,7 +6,7 @@ import numba
 import numpy as np
 
 from . import _chunks
-from ._checks import check_array, check_pair
+from ._checks import check_array, check_int, check_pair
 from ._layout import make_layout
 from .activations import INITIALISATION, activation_code
 
@@ -28,13 +28,12 @@ def aligned_zeros(shape, dtype):
 
 
 def _check_sizes(sizes):
-    try:
-        sizes = [int(s) for s in sizes]
-    except (TypeError, ValueError):
-        raise ValueError(f"`sizes` must be a sequence of layer widths, got {sizes!r}") from None
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise ValueError(f"`sizes` needs at least two positive widths (input, output), got {sizes!r}")
-    return sizes
+    """`sizes` as a list of ints: a sequence (not a string) of at least two integers >= 1."""
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+        raise ValueError(f"`sizes` must be a sequence of layer widths, got {sizes!r}")
+    if len(sizes) < 2:
+        raise ValueError(f"`sizes` needs at least two widths (input, output), got {sizes!r}")
+    return [check_int(f"sizes[{i}]", s, 1) for i, s in enumerate(sizes)]
 
 
 class MLP:
@@ -64,7 +63,11 @@ class MLP:
         if isinstance(activation, str):
             hidden = [activation] * n_hidden
         else:
-            hidden = list(activation)
+            try:
+                hidden = list(activation)
+            except TypeError:
+                raise ValueError(f"`activation` must be a name or one name per hidden layer, "
+                                 f"got {activation!r}") from None
             if len(hidden) != n_hidden:
                 raise ValueError(f"`activation` needs one name per hidden layer ({n_hidden}), "
                                  f"got {len(hidden)}: {hidden!r}")

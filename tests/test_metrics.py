@@ -236,3 +236,19 @@ def test_measures_take_keywords_only():
     for measure in (rel_l2, rmse, nrmse, max_abs_error, r2, error_per_point):
         with pytest.raises(TypeError):
             measure(PRED, TRUE)
+
+
+@pytest.mark.parametrize("bad, match", [(np.nan, r"`Y` must be finite; Y\[1, 2\] is nan"),
+                                        (np.inf, r"`Y` must be finite; Y\[1, 2\] is inf")])
+def test_evaluate_refuses_non_finite_truth(bad, match):
+    """A NaN in Y made every error NaN, reported without a word."""
+    Y = Y_EVAL.copy()
+    Y[1, 2] = bad
+    with pytest.raises(ValueError, match=match):
+        evaluate(OffsetModel(), X_EVAL, Y, timing=False)
+
+
+def test_evaluate_refuses_complex_truth():
+    """np.asarray(Y, float) dropped the imaginary part with only a warning."""
+    with pytest.raises(ValueError, match="`Y` must be a real numeric array, got dtype complex128"):
+        evaluate(OffsetModel(), X_EVAL, Y_EVAL + 1j, timing=False)

@@ -148,6 +148,39 @@ def test_files_of_version_0_1_still_load():
     assert model.input_names == ['q_in', 'source_amplitude', 'source_centre', 'source_width', 'T_edge']
 
 
+@pytest.mark.parametrize("activation", [None, ["tanh"], 3])
+def test_activation_of_the_wrong_type_is_a_clear_error(activation, data):
+    X, Y, _, _ = data
+    with pytest.raises(ValueError, match=r"`activation` must be the name of an activation"):
+        Surrogate(activation=activation).fit(X, Y, progress=False)
+
+
+@pytest.mark.parametrize("name, big", [("Y", 1e160), ("X", 1e300)])
+def test_fit_refuses_finite_data_whose_scaling_overflows(name, big, data):
+    """Y near 1e160 (its squares overflow) or X near 1e300 (its spread does)
+    gave an infinite scale and NaN predictions; now a message saying what to do."""
+    X, Y, _, _ = data
+    X, Y = (X * big, Y) if name == "X" else (X, Y * big)
+    with pytest.raises(ValueError, match=rf"`{name}` is too large to scale: .*divide it by a typical magnitude"):
+        Surrogate(epochs=1, lbfgs_iter=0).fit(X, Y, progress=False)
+
+
+def test_fit_refuses_complex_data(data):
+    X, Y, _, _ = data
+    with pytest.raises(ValueError, match=r"`Y` must be real, got dtype complex128"):
+        Surrogate(epochs=1, lbfgs_iter=0).fit(X, Y + 0j, progress=False)
+    with pytest.raises(ValueError, match=r"`X` must be real, got dtype complex128"):
+        Surrogate(epochs=1, lbfgs_iter=0).fit(X * (1 + 1j), Y, progress=False)
+
+
+def test_save_refuses_a_non_finite_scale(tmp_path, fitted):
+    model = Surrogate.load(fitted.save(tmp_path / "ok.npz"))
+    model.scaling_.y_scale = np.inf
+    with pytest.raises(ValueError, match=r"scaling is not finite \(y_scale inf\)"):
+        model.save(tmp_path / "bad.npz")
+    assert not (tmp_path / "bad.npz").exists()
+
+
 def test_fit_input_errors(data):
     X, Y, _, _ = data
     with pytest.raises(ValueError, match="same number of rows"):

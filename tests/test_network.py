@@ -157,7 +157,7 @@ def test_integer_and_float32_input_converted():
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"sizes": [3]}, "at least two"),
-    ({"sizes": [3, 0, 1]}, "at least two positive"),
+    ({"sizes": [3, 0, 1]}, r"`sizes\[1\]` must be an integer >= 1, got 0"),
     ({"sizes": "abc"}, "sizes"),
     ({"sizes": [2, 1], "output_activation": "gelu"}, r"`output_activation` must be one of .*'tanh'.*got 'gelu'"),
     ({"sizes": [2, 3, 1], "activation": "swish"}, r"`activation` must be one of .*'relu'.*got 'swish'"),
@@ -187,3 +187,36 @@ def test_bad_data(X, Y, match):
 def test_public_surface():
     for name in surrogate.__all__:
         assert hasattr(surrogate, name), name
+
+
+@pytest.mark.parametrize("sizes, match", [
+    ([2.7, 8, 1], r"`sizes\[0\]` must be an integer >= 1, got 2.7"),
+    ("281", r"`sizes` must be a sequence of layer widths, got '281'"),
+    ([True, 8, 1], r"`sizes\[0\]` must be an integer >= 1, got True"),
+    ([2, np.float64(8.0), 1], r"`sizes\[1\]` must be an integer"),
+    ([2, 0, 1], r"`sizes\[1\]` must be an integer >= 1, got 0"),
+    ([3], r"at least two widths"),
+    (5, r"`sizes` must be a sequence"),
+])
+def test_bad_sizes_are_refused_not_truncated(sizes, match):
+    """int() used to turn 2.7 into 2, "281" into [2, 8, 1] and True into 1."""
+    with pytest.raises(ValueError, match=match):
+        MLP(sizes)
+
+
+def test_activation_none_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"`activation` must be a name or one name per hidden layer, got None"):
+        MLP([2, 4, 1], activation=None)
+    with pytest.raises(ValueError, match=r"`output_activation` must be one of .* got None"):
+        MLP([2, 4, 1], output_activation=None)
+
+
+def test_finite_input_that_overflows_float32_says_so():
+    """1e300 is finite: the message used to say "X must be finite"."""
+    net = MLP([2, 3, 1], dtype=np.float32, seed=0)
+    with pytest.raises(ValueError, match=r"`X` overflows float32; row 0, column 1 is inf"):
+        net.predict(np.array([[0.5, 1e300]]))
+    with pytest.raises(ValueError, match=r"`X` must be finite; row 0, column 0 is nan"):
+        net.predict(np.array([[np.nan, 1.0]]))
+    with pytest.raises(ValueError, match=r"`X` must be real, got dtype complex128"):
+        net.predict(np.array([[0.5, 1.0 + 2j]]))

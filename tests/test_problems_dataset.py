@@ -176,3 +176,132 @@ def test_csv_without_header_gets_default_names_and_index_grid(tmp_path):
     np.testing.assert_array_equal(ds.grid, [0.0, 1.0, 2.0])
     np.testing.assert_array_equal(ds.Y, [[2, 3, 4], [6, 7, 8]])
     assert os.path.exists(path)
+
+
+# -- hostile dataset files and arguments -------------------------------------------
+
+def _parts(ds):
+    """The members `save` writes, as arrays, to be tampered with."""
+    header = {"format": "problems.Dataset", "version": 1, "grid_name": "x", "grid_unit": "m",
+              "output_name": "u", "output_unit": "", "param_names": list(ds.param_names)}
+    return header, {"X": ds.X, "Y": ds.Y, "grid": ds.grid, "metadata": ds.metadata}
+
+
+def _write(path, header, arrays, save=np.savez):
+    def as_json(obj):
+        return np.frombuffer(json.dumps(obj).encode(), np.uint8)
+    members = dict(arrays, header=as_json(header), metadata=as_json(arrays["metadata"]))
+    save(path, **members)
+    return path
+
+
+def test_rewritten_parts_load():
+    """Positive control for the tampered files below."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        back = Dataset.load(_write(os.path.join(d, "ok.npz"), *_parts(make())))
+    np.testing.assert_array_equal(back.X, make().X)
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda h, a: h.update(param_names="abc"), r"'param_names' must be a list of strings, got 'abc'"),
+    (lambda h, a: h.update(param_names=[1, 2, 3]), r"'param_names' must be a list of strings"),
+    (lambda h, a: h.update(grid_name=None), r"'grid_name' must be a string, got None"),
+    (lambda h, a: h.update(version="1"), r"format 'problems.Dataset' version '1'"),
+    (lambda h, a: h.clear(), r"format None version None"),
+    (lambda h, a: a.update(metadata=[1, 2]), r"'metadata' must be a JSON object, got list"),
+    (lambda h, a: a.update(X=a["X"][:, :2]), r"array 'X' is float64 \(40, 2\), expected float64 \(n, 3\)"),
+    (lambda h, a: a.update(X=a["X"].astype(np.float32)), r"array 'X' is float32"),
+    (lambda h, a: a.update(Y=a["Y"].astype(np.complex128)), r"member 'Y' has dtype complex128; expected real"),
+    (lambda h, a: a.update(Y=a["Y"][:3]), r"array 'Y' is float64 \(3, 7\), expected float64 \(40, m\)"),
+    (lambda h, a: a.update(grid=a["grid"][:1]), r"array 'grid' is float64 \(1,\), expected float64 \(m,\)"),
+    (lambda h, a: a.update(Y=np.where(a["Y"] > 0.5, np.inf, a["Y"])), r"`Y` holds a non-finite value"),
+    (lambda h, a: a.update(grid=np.full(7, np.nan)), r"`grid` must be finite"),
+    (lambda h, a: a.update(extra=np.ones(2)), r"its members are \['X', 'Y', 'extra', 'grid', 'header', 'metadata'\]"),
+])
+def test_tampered_dataset_files_refused_naming_the_field(tmp_path, change, match):
+    header, arrays = _parts(make())
+    change(header, arrays)
+    with pytest.raises(ValueError, match=rf"not a readable problems.Dataset file .*{match}"):
+        Dataset.load(_write(tmp_path / "bad.npz", header, arrays))
+
+
+def test_dataset_file_members_bounded_by_the_file(tmp_path):
+    """A 10^15-element .npy header, a compressed member and a duplicate X are
+    refused from headers alone (no MemoryError, nothing decompressed)."""
+    import io as _io
+    import warnings
+    import zipfile
+    header, arrays = _parts(make())
+    buf = _io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f8", "fortran_order": False, "shape": (10 ** 15, 3)})
+    path = _write(tmp_path / "huge.npz", header, {k: v for k, v in arrays.items() if k != "X"})
+    with zipfile.ZipFile(path, "a") as z:
+        z.writestr("X.npy", buf.getvalue() + bytes(16))
+    with pytest.raises(ValueError, match=r"member 'X' declares shape \(1000000000000000, 3\)"):
+        Dataset.load(path)
+    with pytest.raises(ValueError, match=r"member '.*' is compressed"):
+        Dataset.load(_write(tmp_path / "deflated.npz", header, arrays, save=np.savez_compressed))
+    path = _write(tmp_path / "twice.npz", header, arrays)
+    with warnings.catch_warnings(), zipfile.ZipFile(path, "a") as z:
+        warnings.simplefilter("ignore", UserWarning)  # zipfile: "Duplicate name"
+        z.writestr("X.npy", bytes(200))
+    with pytest.raises(ValueError, match=r"members are \['X', 'X', "):
+        Dataset.load(path)
+
+
+def test_subset_takes_a_boolean_mask_and_refuses_fractions():
+    ds = make(n=6)
+    mask = np.array([True, False, False, True, True, False])
+    np.testing.assert_array_equal(ds.subset(mask).X, ds.X[[0, 3, 4]])
+    np.testing.assert_array_equal(ds.subset(list(mask)).X, ds.X[[0, 3, 4]])  # a list of bools too
+    np.testing.assert_array_equal(ds.subset([5, -6, 2]).X, ds.X[[5, 0, 2]])
+    for bad, match in (([0.7], r"integers or a boolean mask, got float64"),
+                       (mask[:3], r"boolean mask `indices` needs shape \(6,\), got \(3,\)"),
+                       ([6], r"must lie in \[-6, 6\), got 6..6"),
+                       (["a"], r"integers or a boolean mask")):
+        with pytest.raises(ValueError, match=match):
+            ds.subset(bad)
+
+
+def test_complex_or_non_numeric_data_refused_not_cast():
+    X, Y = np.zeros((3, 2)), np.ones((3, 4))
+    with pytest.raises(ValueError, match=r"`Y` must hold real numbers, got dtype complex128"):
+        Dataset(X, Y + 1j)
+    with pytest.raises(ValueError, match=r"`X` must hold real numbers, got dtype <U1"):
+        Dataset([["a", "b"]] * 3, Y)
+
+
+def test_user_file_readers_give_value_errors(tmp_path):
+    """Wrong files and argument types: a ValueError saying what is wrong, not
+    a TypeError/AttributeError from inside numpy, csv or h5py."""
+    text = tmp_path / "notes.txt"
+    text.write_text("hello\n")
+    binary = tmp_path / "blob.csv"
+    binary.write_bytes(bytes(range(256)))
+    np.savez(tmp_path / "mine.npz", X=np.zeros((2, 2)), Y=np.ones((2, 3)), obj=np.array([{}], dtype=object))
+    cases = [
+        (lambda: Dataset.from_npz(text), r"notes.txt is not an .npz archive"),
+        (lambda: Dataset.from_npz(None), r"`path` must be a file path, got NoneType"),
+        (lambda: Dataset.from_npz(tmp_path / "mine.npz", X=3), r"`X` must be the name of an array"),
+        (lambda: Dataset.from_npz(tmp_path / "mine.npz", Y="obj"), r"member 'obj' has dtype object"),
+        (lambda: Dataset.from_csv(binary, 1), r"blob.csv is not a CSV text file"),
+        (lambda: Dataset.from_csv(text, "1"), r"`n_inputs` must be an integer, got '1'"),
+        (lambda: Dataset.from_csv(text, 1, delimiter=None), r"`delimiter` must be one character"),
+        (lambda: Dataset.from_csv(3.5, 1), r"`path` must be a file path, got float"),
+    ]
+    h5py = pytest.importorskip("h5py")
+    with h5py.File(tmp_path / "mine.h5", "w") as f:
+        f["X"], f["Y"] = np.zeros((2, 2)), np.ones((2, 3))
+        f.create_group("G")
+    cases += [
+        (lambda: Dataset.from_hdf5(text), r"notes.txt is not an HDF5 file"),
+        (lambda: Dataset.from_hdf5(tmp_path / "mine.h5", Y="G"), r"'G' is not a dataset of real numbers"),
+        (lambda: Dataset.from_hdf5(tmp_path / "mine.h5", X=["X"]), r"`X` must be the name of a dataset"),
+    ]
+    for call, match in cases:
+        with pytest.raises(ValueError, match=match):
+            call()
+    with pytest.raises(FileNotFoundError):  # a missing file stays what the OS calls it
+        Dataset.from_npz(tmp_path / "missing.npz")
+    assert Dataset.from_npz(tmp_path / "mine.npz").X.shape == (2, 2)  # positive control

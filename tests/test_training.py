@@ -188,3 +188,29 @@ def test_kernels_as_plain_python_agree(tmp_path):
         subprocess.run([sys.executable, "-c", code % str(path)], check=True, env=env, timeout=120)
         out[jit_off] = np.load(path)
     np.testing.assert_allclose(out["1"], out["0"], rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.slow
+def test_blocked_and_chunked_kernels_as_plain_python_agree(tmp_path):
+    """The same with layers wide enough for the register-blocked loops (inputs
+    >= NARROW, widths leaving 1-3 rows and samples over the blocks of 4) and
+    batches large enough to split into two chunks (two threads), so the
+    plain-Python run covers those paths too, not only the narrow ones."""
+    code = ("import numpy as np, surrogate\n"
+            "from surrogate import _chunks\n"
+            "net = surrogate.MLP([9, 13, 10, 3], activation=['tanh', 'softplus'], seed=0)\n"
+            "r = np.random.default_rng(0); X = r.normal(size=(760, 9)); Y = r.normal(size=(760, 3))\n"
+            "f = net.flops_per_sample\n"
+            "chunks = [_chunks.n_chunks_for(n, f, 2) for n in (725, 760)] + [_chunks.n_chunks_for(2280, f // 3, 2)]\n"
+            "surrogate.train(net, X, Y, surrogate.Adam(1e-2), batch_size=725, epochs=2, seed=1, progress=False)\n"
+            "C, g = net.loss_and_grad(X, Y)\n"
+            "P = net.predict(np.vstack([X, X, X]))\n"
+            "np.save(%r, np.concatenate([chunks, [C], g, P.ravel()]))\n")
+    out = {}
+    for jit_off in ("0", "1"):
+        path = tmp_path / f"{jit_off}.npy"
+        env = dict(os.environ, NUMBA_DISABLE_JIT=jit_off, NUMBA_NUM_THREADS="2")
+        subprocess.run([sys.executable, "-c", code % str(path)], check=True, env=env, timeout=300)
+        out[jit_off] = np.load(path)
+    np.testing.assert_array_equal(out["1"][:3], [2, 2, 2])  # every pass split into two chunks
+    np.testing.assert_allclose(out["1"], out["0"], rtol=1e-10, atol=1e-13)
