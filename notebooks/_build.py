@@ -16,7 +16,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 HERE = pathlib.Path(__file__).resolve().parent
-PROBLEMS = ("heat", "burgers", "pinch", "schrodinger", "vlasov", "transport")
+PROBLEMS = ("heat", "burgers", "pinch", "schrodinger", "vlasov", "euler", "transport")
 
 # A physicist's reason to want each surrogate, shown under the title.
 INTRO = {
@@ -33,6 +33,10 @@ INTRO = {
               "(Vlasov-Poisson) simulation in phase space: Landau damping for a Maxwellian, growth "
               "and trapping saturation when a beam makes the distribution unstable. Each solve "
               "costs seconds, so every case spent on training counts.",
+    "euler": "The density behind a strong shock running into a gas whose density ripples "
+             "(the Shu-Osher problem): the shock compresses and amplifies the ripples and sheds "
+             "sound waves. A high-order shock-capturing solve costs seconds; the shock front is "
+             "a discontinuity whose position moves with the parameters.",
     "transport": "The central electron temperature of a tokamak core after an ECRH beam is "
                  "switched on, from a radial transport model with a stiff critical-gradient "
                  "heat flux: the problem class that neural flux models serve inside transport codes.",
@@ -52,6 +56,9 @@ STRUGGLES = {
               "field energy changes by many decades between neighbouring parameter points, and "
               "for saturated, trapping-dominated histories, whose oscillations shift in phase "
               "with the parameters.",
+    "euler": "larger errors at high Mach number and large, short ripples, and all of it "
+             "concentrated at the shock front: a smooth network smears a discontinuity, and "
+             "its position moves with the Mach number and the adiabatic index.",
     "transport": "larger errors for narrow on-axis beams at high stiffness, whose central "
                  "temperature rises fastest and is pinned by the critical gradient soonest.",
 }

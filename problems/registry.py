@@ -24,13 +24,14 @@ from .burgers import Burgers
 from .heat import Heat
 from .pinch import Pinch
 from .schrodinger import Schrodinger
+from .euler import ShockEntropy
 from .transport import CoreTransport
 from .vlasov import VlasovPoisson
 
 ENTRY_POINT_GROUP = "surrogate.problems"
 
 # name -> class; a table, not an if-chain.
-BUILTIN = {cls.name: cls for cls in (Heat, Burgers, Pinch, Schrodinger, CoreTransport, VlasovPoisson)}
+BUILTIN = {cls.name: cls for cls in (Heat, Burgers, Pinch, Schrodinger, ShockEntropy, CoreTransport, VlasovPoisson)}
 
 
 def _registered():

@@ -147,6 +147,8 @@ def test_class_follows_the_problem_contract():
         ShockEntropy(n_cells=1000)
     with pytest.raises(ValueError, match="cfl"):
         ShockEntropy(cfl=1.5)
+    with pytest.raises(ValueError, match="bc"):
+        solve_euler(problem.initial_state(CLASSIC), problem.dx, 0.1, 1.4, bc="wall")
 
 
 def corners():
