@@ -57,6 +57,7 @@ def test_float32_jacobian_is_that_of_the_float32_network():
     model64 = copy.copy(model32)
     model64.net_ = type(model32.net_)(model32.net_.sizes, activation="tanh", dtype=np.float64)
     model64.net_.params[:] = model32.net_.params
+    model64.members_ = [model64.net_]  # predict runs the members
     X = inside_points(model32, 4, seed=4)
     J = model32.jacobian(X)
     assert J.shape == (4, model32.n_outputs, 3)

@@ -65,7 +65,7 @@ def test_registry_names_and_unknown_name():
         problem = problems.get(name)
         assert problem.name == name and problem.description
         assert problem.grid.ndim == 1 and problem.grid.dtype == np.float64
-        assert 64 <= problem.grid.size <= 128
+        assert 64 <= problem.grid.size <= 256
         assert problem.grid_name and isinstance(problem.settings, dict)
         for p in problem.parameters:
             assert p.lower < p.upper and p.description and isinstance(p.unit, str)

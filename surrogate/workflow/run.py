@@ -26,6 +26,10 @@ RUN_DEFAULTS = {
     "schrodinger": {"n": 2000, "hidden": (32, 32), "epochs": 600, "lbfgs_iter": 1500},
     "pinch": {"n": 1000, "hidden": (64, 64), "epochs": 600, "lbfgs_iter": 1500},
     "burgers": {"n": 600, "hidden": (64, 64), "epochs": 800, "lbfgs_iter": 1500},
+    # costly solvers (seconds each): fewer cases, each worth more
+    "vlasov": {"n": 512, "hidden": (64, 64), "epochs": 1000, "lbfgs_iter": 2000},
+    "euler": {"n": 256, "hidden": (64, 64), "epochs": 1000, "lbfgs_iter": 2000},
+    "transport": {"n": 1000, "hidden": (64, 64), "epochs": 1000, "lbfgs_iter": 2000},
     "*": {"n": 1000, "hidden": (64, 64, 64), "epochs": 1000, "lbfgs_iter": 2000},
 }
 #: quick=True: a smoke test of the whole path in seconds; the numbers mean little.
