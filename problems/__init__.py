@@ -14,9 +14,9 @@ be a ``module:attribute`` reference (see `registry`).
 
 from .base import Parameter, Problem
 from .dataset import Dataset
-from .generate import generate
+from .generate import generate, solve_points
 from .registry import get, names
 from .sampling import sample
 from .wrap import wrap
 
-__all__ = ["names", "get", "wrap", "sample", "generate", "Dataset", "Problem", "Parameter"]
+__all__ = ["names", "get", "wrap", "sample", "generate", "solve_points", "Dataset", "Problem", "Parameter"]

@@ -37,7 +37,7 @@ from .base import Problem, check_positive_float, check_positive_int, single_thre
 from .dataset import Dataset
 from .sampling import METHODS, sample
 
-__all__ = ["generate"]
+__all__ = ["generate", "solve_points"]
 
 _worker_blas_limit = None
 
@@ -417,71 +417,39 @@ def _progress_bar(progress, total, initial, desc):
                 disable=progress is False, delay=0.0 if progress else 2.0)
 
 
-# ------------------------------------------------------------------ generate
-def generate(problem, n, method="sobol", seed=0, workers=None, client=None, cache=None,
-             progress=None, batch_size=None, timeout=None):
-    """Solve ``problem`` at ``n`` sampled parameter points; returns a Dataset.
-
-    problem     a :class:`Problem` or a problem name (``problems.names()``).
-    n, method, seed
-                the design, as in :func:`problems.sample`.
-    workers     local processes (default: all CPUs); 1 runs in this process.
-    client      a ``dask.distributed.Client``: run the batches on its cluster
-                instead (then leave ``workers`` unset).
-    cache       a directory: finished batches are written there as they
-                complete, and a rerun with the same arguments computes only
-                what is missing.  A cache made with other arguments is refused.
-    progress    True, False, or None (a bar if the run lasts more than 2 s).
-    batch_size  samples per task (default about n / 64); part of the cache identity.
-    timeout     seconds one solve may take, or None (the default: wait for
-                ever, so a hung solver hangs the run).  A solve still running
-                at its deadline is stopped and recorded as a failure.  Local
-                solves then run one sample at a time in child processes
-                (also with ``workers=1``), and a worker past its deadline is
-                killed and replaced; on Dask the solve runs in a thread of
-                the task, which is abandoned (left to finish on its own).  A
-                batch with a timed-out solve is not cached: a rerun tries it
-                again.
-
-    Worker processes (and Dask workers, which may be threads of this
-    process) keep BLAS single-threaded: parallelism is across samples.
-
-    A sample whose solver raises (any exception, SystemExit included) or
-    returns a non-finite profile is left out and recorded in
-    ``metadata["failures"]`` (parameters and message), with a warning.
-    KeyboardInterrupt stops the run: the workers end, and the cache keeps
-    every batch finished before it.  X, Y and the failures are bitwise the same for any executor;
-    timings in the metadata are not.
-    """
+# ------------------------------------------------------------------ the run
+def _check_run(problem, progress, client, workers):
+    """The arguments `generate` and `solve_points` share, checked; returns (problem, workers)."""
     if isinstance(problem, str):
         from . import get
         problem = get(problem)
     if not isinstance(problem, Problem):
         raise ValueError(f"`problem` must be a problems.Problem or a problem name, got {problem!r}")
-    n = check_positive_int("n", n, 1)
-    seed = check_positive_int("seed", seed, 0)  # a plain int: np.int64 is not JSON
-    if timeout is not None:
-        timeout = check_positive_float("timeout", timeout)
     if progress not in (None, True, False):
         raise ValueError(f"`progress` must be True, False or None, got {progress!r}")
-    if method not in METHODS:  # checked here too so the error comes before any work
-        raise ValueError(f"unknown sampling method {method!r}; choose one of {', '.join(map(repr, METHODS))}")
-    batch_size = default_batch_size(n) if batch_size is None else check_positive_int("batch_size", batch_size, 1)
     if client is not None and workers is not None:
         raise ValueError(f"give either `workers` (local processes) or `client` (Dask), not both; "
                          f"got workers={workers!r} and a client")
     if client is None:
         workers = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                    else os.cpu_count() or 1) if workers is None else check_positive_int("workers", workers, 1)
+    return problem, workers
 
-    X = sample(problem, n, method, seed)
+
+def _identity(problem):
+    """What makes two problems give the same profiles: part of every cache identity."""
+    return {"problem": problem.name, "settings": problem.settings,
+            "box": {"lower": problem.lower.tolist(), "upper": problem.upper.tolist()},
+            "grid_sha256": hashlib.sha256(problem.grid.tobytes()).hexdigest()}
+
+
+def _solve_design(problem, X, identity, batch_size, workers, client, cache, progress, sampler, seed,
+                  timeout):
+    """Solve every row of X in batches, through the cache; the Dataset of the solved rows."""
+    n = X.shape[0]
     m = problem.grid.size
     starts = list(range(0, n, batch_size))
     versions = _versions()
-    identity = {"problem": problem.name, "settings": problem.settings,
-                "box": {"lower": problem.lower.tolist(), "upper": problem.upper.tolist()},
-                "grid_sha256": hashlib.sha256(problem.grid.tobytes()).hexdigest(),
-                "n": n, "method": method, "seed": seed, "batch_size": batch_size}
     store = Cache(cache, identity, versions) if cache is not None else None
 
     Y = np.full((n, m), np.nan)
@@ -558,10 +526,10 @@ def generate(problem, n, method="sobol", seed=0, workers=None, client=None, cach
     if failures:
         warnings.warn(f"{problem.name}: {len(failures)} of {n} solves failed and were left out; "
                       f"first: {failures[0]['message']} at {failures[0]['params']}. "
-                      f"See dataset.metadata['failures'].", RuntimeWarning, stacklevel=2)
+                      f"See dataset.metadata['failures'].", RuntimeWarning, stacklevel=3)
     metadata = problem.describe()
     metadata.update({
-        "sampler": {"method": method, "seed": seed, "n": n, "batch_size": batch_size},
+        "sampler": sampler,
         "seed": seed,
         "n_failed": len(failures),
         "failures": failures,
@@ -575,3 +543,86 @@ def generate(problem, n, method="sobol", seed=0, workers=None, client=None, cach
     })
     return Dataset(X[ok], Y[ok], problem.grid, names, metadata, problem.grid_name,
                    problem.grid_unit, problem.output_name, problem.output_unit)
+
+
+# ------------------------------------------------------------------ generate
+def generate(problem, n, method="sobol", seed=0, workers=None, client=None, cache=None,
+             progress=None, batch_size=None, timeout=None):
+    """Solve ``problem`` at ``n`` sampled parameter points; returns a Dataset.
+
+    problem     a :class:`Problem` or a problem name (``problems.names()``).
+    n, method, seed
+                the design, as in :func:`problems.sample`.
+    workers     local processes (default: all CPUs); 1 runs in this process.
+    client      a ``dask.distributed.Client``: run the batches on its cluster
+                instead (then leave ``workers`` unset).
+    cache       a directory: finished batches are written there as they
+                complete, and a rerun with the same arguments computes only
+                what is missing.  A cache made with other arguments is refused.
+    progress    True, False, or None (a bar if the run lasts more than 2 s).
+    batch_size  samples per task (default about n / 64); part of the cache identity.
+    timeout     seconds one solve may take, or None (the default: wait for
+                ever, so a hung solver hangs the run).  A solve still running
+                at its deadline is stopped and recorded as a failure.  Local
+                solves then run one sample at a time in child processes
+                (also with ``workers=1``), and a worker past its deadline is
+                killed and replaced; on Dask the solve runs in a thread of
+                the task, which is abandoned (left to finish on its own).  A
+                batch with a timed-out solve is not cached: a rerun tries it
+                again.
+
+    Worker processes (and Dask workers, which may be threads of this
+    process) keep BLAS single-threaded: parallelism is across samples.
+
+    A sample whose solver raises (any exception, SystemExit included) or
+    returns a non-finite profile is left out and recorded in
+    ``metadata["failures"]`` (parameters and message), with a warning.
+    KeyboardInterrupt stops the run: the workers end, and the cache keeps
+    every batch finished before it.  X, Y and the failures are bitwise the same for any executor;
+    timings in the metadata are not.
+    """
+    problem, workers = _check_run(problem, progress, client, workers)
+    n = check_positive_int("n", n, 1)
+    seed = check_positive_int("seed", seed, 0)  # a plain int: np.int64 is not JSON
+    if timeout is not None:
+        timeout = check_positive_float("timeout", timeout)
+    if method not in METHODS:  # checked here too so the error comes before any work
+        raise ValueError(f"unknown sampling method {method!r}; choose one of {', '.join(map(repr, METHODS))}")
+    batch_size = default_batch_size(n) if batch_size is None else check_positive_int("batch_size", batch_size, 1)
+    X = sample(problem, n, method, seed)
+    identity = dict(_identity(problem), n=n, method=method, seed=seed, batch_size=batch_size)
+    return _solve_design(problem, X, identity, batch_size, workers, client, cache, progress,
+                         {"method": method, "seed": seed, "n": n, "batch_size": batch_size}, seed, timeout)
+
+
+def solve_points(problem, X, workers=None, client=None, cache=None, progress=None, batch_size=None,
+                 timeout=None):
+    """Solve ``problem`` at given parameter points X (n, d); returns a Dataset.
+
+    :func:`generate` for a design chosen elsewhere (e.g. by adaptive
+    sampling): the same executors, cache and failure records.  The cache
+    identity holds a SHA-256 of X's bytes, so a cache made for other points
+    is refused.  ``metadata["sampler"]`` is ``{"method": "points", ...}`` and
+    ``metadata["failures"]`` index rows of X.
+
+    timeout     seconds one solve may take, or None, as in :func:`generate`.
+    """
+    problem, workers = _check_run(problem, progress, client, workers)
+    if timeout is not None:
+        timeout = check_positive_float("timeout", timeout)
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] != problem.n_inputs:
+        raise ValueError(f"`X` must have shape (n >= 1, {problem.n_inputs}) for {problem.name}, "
+                         f"got {X.shape}")
+    lower, upper = problem.lower, problem.upper
+    outside = np.flatnonzero(~np.all((X >= lower) & (X <= upper), axis=1))  # NaN is outside too
+    if outside.size:
+        i = int(outside[0])
+        raise ValueError(f"`X` row {i} = {X[i].tolist()} is outside the box of {problem.name} "
+                         f"({outside.size} rows are); lower {lower.tolist()}, upper {upper.tolist()}")
+    n = X.shape[0]
+    batch_size = default_batch_size(n) if batch_size is None else check_positive_int("batch_size", batch_size, 1)
+    identity = dict(_identity(problem), n=n, method="points",
+                    points_sha256=hashlib.sha256(X.tobytes()).hexdigest(), batch_size=batch_size)
+    return _solve_design(problem, X, identity, batch_size, workers, client, cache, progress,
+                         {"method": "points", "n": n, "batch_size": batch_size}, None, timeout)

@@ -5,6 +5,7 @@
     surrogate train DATA.npz --out model.npz
     surrogate evaluate MODEL DATA --out DIR
     surrogate run [PROBLEM]                  all of it, with a report folder
+    surrogate adapt PROBLEM -n BUDGET        adaptive sampling: solve where an ensemble disagrees
 
 Every option and output path is checked before any work.  A user error
 (unknown problem, missing or unwritable file, bad option value, or any
@@ -273,6 +274,33 @@ def cmd_run(args):
     return 0
 
 
+def cmd_adapt(args):
+    from .adapt import adapt  # late: like the problems, only when asked for
+    problem = _get_problem(args.problem, args.quick)
+    options = _model_options(args, defaults_for(problem.name, args.quick))
+    options.pop("seed")
+    result = adapt(problem, args.n, batch=args.batch, target=args.target, ensemble=args.ensemble,
+                   seed=args.seed, workers=args.workers, timeout=args.timeout,
+                   out=pathlib.Path(args.out) / problem.name, say=_say, **options)
+    print(f"{'round':>5} {'new':>5} {'filling':>7} {'calls':>6} {'cases':>6} {'est. error':>10}")
+    for h in result.history:
+        print(f"{h['round']:>5} {h['n_new']:>5} {h['n_space_filling']:>7} {h['n_solved']:>6} "
+              f"{h['n_cases']:>6} {h['estimated_error']:>10.3g}")
+    print(f"wrote {result.paths['model'].parent}/ (data.npz, model.npz, history.json, cache/) "
+          f"in {result.seconds:.0f} s")
+    return 0
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
 # -- parser ---------------------------------------------------------------------
 
 def _add_model_options(p):
@@ -340,6 +368,21 @@ def build_parser():
     _add_executor_options(p)
     _add_model_options(p)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("adapt", help="adaptive sampling: solve where an ensemble disagrees, within a budget")
+    p.add_argument("problem", help="problem name (see `surrogate problems`)")
+    p.add_argument("-n", "--n", type=_positive_int, required=True,
+                   help="budget of solver calls, failed ones included")
+    p.add_argument("--out", default="surrogate-adapt", help="root folder; writes OUT/PROBLEM/ with a "
+                   "cache/ a rerun resumes from (default ./surrogate-adapt)")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="seed of designs, pools and fits")
+    p.add_argument("--ensemble", type=_int_at_least(2), default=5, help="ensemble members (default 5)")
+    p.add_argument("--batch", type=_positive_int, help="points per round (default budget // 8)")
+    p.add_argument("--target", type=_positive_float, help="stop at this estimated relative error")
+    p.add_argument("--workers", type=_positive_int, help="solver processes (default: all CPUs)")
+    p.add_argument("--timeout", type=_positive_float, help="seconds one solve may take")
+    _add_model_options(p)
+    p.set_defaults(func=cmd_adapt)
     return parser
 
 
