@@ -144,7 +144,9 @@ def test_files_of_version_0_1_still_load():
     here = pathlib.Path(__file__).parent / "data"
     model = Surrogate.load(here / "model_v1.npz")
     expected = np.load(here / "model_v1_expected.npz")
-    np.testing.assert_array_equal(model.predict(expected["X"]), expected["Y"])
+    # the decode is a BLAS matrix product: its last bit depends on the BLAS build (numpy 1.24's
+    # wheels differ from 2.x's by 1 ulp), so equal to round-off, not bit for bit
+    np.testing.assert_allclose(model.predict(expected["X"]), expected["Y"], rtol=1e-13, atol=1e-15)
     assert model.input_names == ['q_in', 'source_amplitude', 'source_centre', 'source_width', 'T_edge']
 
 
