@@ -7,7 +7,7 @@
    against one member trained alone under the default thread policy
    (`threads="auto"`: one thread). Throughput is member-samples per second,
    K x n per epoch; the two are timed alternately in the same run, medians
-   of `--repeats`, and the ratio is printed. The issue's target is >= 1.6x
+   of `--repeats`, and the ratio is printed. The target is >= 1.6x
    for K = 4 on a quiet 2-core machine.
 2. Calibration. On the heat problem (600 cases, seed 0), split 70/15/15
    into training, validation and test, an ensemble of 5 with `surrogate run

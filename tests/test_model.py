@@ -48,7 +48,7 @@ def test_fit_reaches_stated_error_on_smooth_field(data, fitted):
 
 
 def test_sin_1d_fit():
-    """The issue's smallest case: a 1-D sine, each 'profile' one value."""
+    """The smallest case: a 1-D sine, each 'profile' one value."""
     X = np.linspace(-np.pi, np.pi, 64)[:, None]
     Xt = np.linspace(-np.pi, np.pi, 101)[:, None][1:-1]
     model = Surrogate(hidden=(12,), epochs=100, lbfgs_iter=300, validation_fraction=0.0, seed=0)

@@ -12,8 +12,8 @@ surrogate is judged by, as the ensemble estimates it. The estimated error
 is the mean score over the pool. A share of every batch (`SPACE_FILLING`,
 half) goes to farthest-point picks, the candidates farthest from every solved
 or chosen point; the rest to the highest scores, each at least `spacing`
-from every solved or chosen point. Why: issue 12 measured pure max-spread
-picks losing to a plain Sobol design (1.14-1.53x its held-out error),
+from every solved or chosen point. Why: pure max-spread picks were measured
+losing to a plain Sobol design (1.14-1.53x its held-out error),
 because the error is measured uniformly over the box and regions the spread
 underrates went unsampled. The space-filling half keeps the design at least
 as dense as a design of half the size everywhere; the spacing keeps a batch
