@@ -292,3 +292,16 @@ def test_generate_and_run_on_a_dask_scheduler(tmp_path, capsys):
     assert data.metadata["executor"]["kind"] == "dask"
     np.testing.assert_array_equal(data.Y, problems.generate("heat", 24, seed=1, workers=1, progress=False).Y)
     assert problems.Dataset.load(tmp_path / "r" / "heat" / "data.npz").metadata["executor"]["kind"] == "dask"
+
+
+def test_run_with_an_ensemble_reports_its_calibration(tmp_path):
+    assert main(["run", "--quick", "--ensemble", "3", "--out", str(tmp_path), "--workers", "1"]) == 0
+    doc = json.loads((tmp_path / "heat" / "metrics.json").read_text())
+    model = Surrogate.load(tmp_path / "heat" / "model.npz")
+    assert len(model.members_) == 3 and doc["model"]["ensemble"] == 3
+    # the coverage in metrics.json is that of the saved model on the interpolation cases
+    inside, _ = problems.Dataset.load(tmp_path / "heat" / "data.npz").split_extrapolation(0.1)
+    _, _, test = inside.split((0.7, 0.15, 0.15), seed=0)
+    mean, std = model.predict(test.X, return_std=True)
+    inside_band = np.abs(test.Y - mean) <= 2 * std
+    assert doc["interpolation"]["coverage_2std"] == pytest.approx(inside_band.mean(), rel=1e-12)

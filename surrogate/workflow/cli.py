@@ -124,7 +124,7 @@ def _model_options(args, defaults):
     return {"hidden": hidden, "activation": args.activation, "seed": args.seed,
             "epochs": args.epochs or defaults["epochs"],
             "lbfgs_iter": defaults["lbfgs_iter"] if args.lbfgs_iter is None else args.lbfgs_iter,
-            "threads": args.threads}
+            "threads": "auto" if args.threads is None else args.threads, "ensemble": args.ensemble}
 
 
 def _out_file(path, option="--out"):
@@ -279,6 +279,7 @@ def cmd_adapt(args):
     problem = _get_problem(args.problem, args.quick)
     options = _model_options(args, defaults_for(problem.name, args.quick))
     options.pop("seed")
+    options.pop("ensemble")  # adapt's own --ensemble, passed below
     result = adapt(problem, args.n, batch=args.batch, target=args.target, ensemble=args.ensemble,
                    seed=args.seed, workers=args.workers, timeout=args.timeout,
                    out=pathlib.Path(args.out) / problem.name, say=_say, **options)
@@ -303,15 +304,19 @@ def _positive_float(text):
 
 # -- parser ---------------------------------------------------------------------
 
-def _add_model_options(p):
+def _add_model_options(p, ensemble=True):
     g = p.add_argument_group("model (defaults per problem, see RUN_DEFAULTS)")
     g.add_argument("--hidden", type=_widths, help="hidden widths, e.g. 64,64")
     g.add_argument("--activation", default="tanh", help="hidden activation (default tanh)")
     g.add_argument("--epochs", type=_positive_int, help="maximum Adam epochs")
     g.add_argument("--lbfgs-iter", type=_non_negative_int, help="maximum L-BFGS iterations (0: none)")
-    g.add_argument("--threads", type=_positive_int, default=1,
-                   help="Numba threads for fit and predict (default 1: small networks gain "
-                        "nothing from more, and lose much on a busy machine)")
+    g.add_argument("--threads", type=_positive_int,
+                   help="Numba threads for fit and predict (default: 1 for one network, whose small "
+                        "mini-batches gain nothing from more; all for an ensemble, a member per thread)")
+    if ensemble:  # `adapt` has its own, at least 2
+        g.add_argument("--ensemble", type=_positive_int, default=1, metavar="K",
+                       help="train K networks from different seeds: predictions are their mean, their "
+                            "spread (calibrated on the validation cases) says where to distrust it (default 1)")
     g.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test in seconds")
 
 
@@ -381,7 +386,7 @@ def build_parser():
     p.add_argument("--target", type=_positive_float, help="stop at this estimated relative error")
     p.add_argument("--workers", type=_positive_int, help="solver processes (default: all CPUs)")
     p.add_argument("--timeout", type=_positive_float, help="seconds one solve may take")
-    _add_model_options(p)
+    _add_model_options(p, ensemble=False)
     p.set_defaults(func=cmd_adapt)
     return parser
 
