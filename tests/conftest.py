@@ -7,9 +7,10 @@ import tempfile
 # edit to a function that kernels of another module inline (a planted bug, a
 # fix) it could keep running the old code. The tests compile into a cache of
 # their own, named by a hash of every engine source: a changed line is a new
-# cache, an unchanged tree reuses the last one. Set before anything imports
-# numba; worker processes and notebooks inherit it.
-_SOURCES = sorted((pathlib.Path(__file__).resolve().parents[1] / "surrogate").rglob("*.py"))
+# cache, an unchanged tree reuses the last one. The workflow folder holds no
+# compiled code, so editing it does not recompile every kernel. Set before
+# anything imports numba; worker processes and notebooks inherit it.
+_SOURCES = sorted((pathlib.Path(__file__).resolve().parents[1] / "surrogate").glob("*.py"))
 _DIGEST = hashlib.sha256(b"".join(p.read_bytes() for p in _SOURCES)).hexdigest()[:16]
 os.environ["NUMBA_CACHE_DIR"] = str(pathlib.Path(tempfile.gettempdir()) / f"surrogate-tests-numba-{_DIGEST}")
 
