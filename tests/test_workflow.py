@@ -53,6 +53,9 @@ def test_options_and_out_are_checked_before_any_solve(tmp_path):
         run("heat", 40, out=afile, quick=True)
     with pytest.raises(ValueError, match="unknown problem 'nope'"):
         run("nope")
+    with pytest.raises(ValueError, match="`n` = 5 is too few"):
+        run("heat", 5, out=tmp_path / "b", quick=True)
+    assert not (tmp_path / "b" / "cache").exists()  # refused before solving
 
 
 def test_run_with_out_writes_the_report_and_reuses_its_cache(tmp_path):

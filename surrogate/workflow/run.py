@@ -35,6 +35,7 @@ RUN_DEFAULTS = {
 #: quick=True: a smoke test of the whole path in seconds; the numbers mean little.
 QUICK = {"n": 80, "hidden": (16, 16), "epochs": 30, "lbfgs_iter": 30}
 
+MIN_CASES = 20                     # fewer cannot be split into train, validation and two tests
 EXTRAPOLATION_FRACTION = 0.1       # cases nearest the box edge, held out
 SPLIT = (0.7, 0.15, 0.15)          # of the inside cases: train, validation, interpolation test
 
@@ -144,6 +145,8 @@ def run(problem, n=None, *, out=None, cache=None, seed=0, quick=False, workers=N
     config = defaults_for(problem.name, quick)
     default_n = config.pop("n")
     n = default_n if n is None else n
+    if isinstance(n, int) and not isinstance(n, bool) and 0 < n < MIN_CASES:  # before solving any
+        raise ValueError(f"`n` = {n} is too few: splitting and fitting need at least {MIN_CASES} cases")
     model = Surrogate(**{**config, "seed": seed, **fit_options})
     model.check_options()  # a typo in an option costs nothing: nothing is solved yet
     if out is not None:
@@ -159,7 +162,7 @@ def run(problem, n=None, *, out=None, cache=None, seed=0, quick=False, workers=N
     paths = {}
     if out is not None:
         paths["data"] = data.save(out / "data.npz")
-    if len(data) < 20:
+    if len(data) < MIN_CASES:  # failed solves left too few
         raise ValueError(f"only {len(data)} cases were solved; use a larger `n` (got {n})")
 
     split = data.split_extrapolation(EXTRAPOLATION_FRACTION)
