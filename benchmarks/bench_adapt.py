@@ -71,6 +71,8 @@ def main():
     p.add_argument("--ensemble", type=int, default=5)
     p.add_argument("--work", default="bench-adapt", help="folder for caches and results.json")
     p.add_argument("--workers", type=int)
+    p.add_argument("--epochs", type=int, help="Adam epochs of every fit (default: the problem's `surrogate run` budget)")
+    p.add_argument("--lbfgs-iter", type=int, help="L-BFGS iterations of every fit (default: the problem's `surrogate run` budget)")
     args = p.parse_args()
     if args.quick:
         args.budgets, args.seeds, args.test, args.initial, args.batch, args.ensemble = [24, 32], [0], 50, 16, 8, 2
@@ -83,6 +85,8 @@ def main():
         problem = FRONT if name == "front" else problems.get(name, quick=args.quick)
         fit = ({"hidden": (8,), "epochs": 30, "lbfgs_iter": 30} if args.quick else
                {**{k: v for k, v in defaults_for(name).items() if k != "n"}, "hidden": HIDDEN.get(name, (32, 32))})
+        if not args.quick:  # a cheaper fit for both methods alike keeps the run to a few hours
+            fit.update({k: v for k, v in (("epochs", args.epochs), ("lbfgs_iter", args.lbfgs_iter)) if v})
         test = problems.generate(problem, args.test, method="random", seed=10_000, workers=args.workers,
                                  cache=work / name / "test")
         for seed in args.seeds:

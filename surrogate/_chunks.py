@@ -3,8 +3,10 @@ the per-tile kernels of `_tiles`, and the chunks' gradients summed.
 
 A mini-batch is split into `n_chunks` contiguous runs of samples; chunk c
 adds its gradient into its own buffer G[c], and the buffers are summed in
-chunk order afterwards, so results depend on the chunk count (set from the
-thread count) but never on thread timing. Nothing is `+=`'d into shared
+chunk order afterwards. The chunk count is set by the batch and the
+network (`n_chunks_for`), never by the thread count, so a result is the
+same bit for bit on any number of threads, and the thread policy
+(`_threads`) may change the count between calls. Nothing is `+=`'d into shared
 memory inside `prange`. An epoch of mini-batch updates is one compiled call
 (`train_epoch`), with the optimiser step of `_steps`.
 """
@@ -23,6 +25,12 @@ from ._views import matrix
 # (2e5 flops) gained under 10% from a second thread, one of [8, 64, 64, 64,
 # 128] (3e6 flops) 1.4x.
 MIN_FLOPS_PER_CHUNK = 500_000
+# At most this many chunks, and at least MIN_CHUNK_ROWS samples each: every
+# chunk costs a gradient buffer to sum per step and re-reads the weights, so
+# a fixed count must stay small; beyond 4 threads a mini-batch of tens of
+# samples gains little anyway.
+MAX_CHUNKS = 4
+MIN_CHUNK_ROWS = 16
 
 
 @jit()
@@ -93,15 +101,25 @@ def predict(params, X, lay, WS, out, n_chunks):
 
 
 @jit()
-def n_chunks_for(batch, flops_per_sample, n_threads):
-    """How many threads a mini-batch is worth: one per MIN_FLOPS_PER_CHUNK."""
+def n_chunks_for(batch, flops_per_sample):
+    """Chunks of a gradient over `batch` samples: one per MIN_FLOPS_PER_CHUNK of
+    work, at most MAX_CHUNKS, at least MIN_CHUNK_ROWS samples each. Not the
+    thread count: the chunks fix the summation order, hence the result."""
     worth = max(1, (batch * flops_per_sample) // MIN_FLOPS_PER_CHUNK)
-    return max(1, min(n_threads, worth, (batch + SPLIT - 1) // SPLIT))
+    return max(1, min(MAX_CHUNKS, worth, batch // MIN_CHUNK_ROWS))
+
+
+@jit()
+def n_predict_chunks(rows, flops_per_sample, n_threads):
+    """Chunks of a forward pass: rows are independent, so the result does not
+    depend on the count, and it may follow the threads."""
+    worth = max(1, (rows * flops_per_sample) // MIN_FLOPS_PER_CHUNK)
+    return max(1, min(n_threads, worth, (rows + SPLIT - 1) // SPLIT))
 
 
 @jit()
 def train_epoch(params, X, Y, order, batch_size, lay, kind, hyper, state, step,
-                WS, G, backup, n_threads, flops_per_sample):
+                WS, G, backup, flops_per_sample):
     """One epoch of mini-batch updates in compiled code.
 
     Returns (summed costs sum_x C_x, samples done, status): status 0 ok,
@@ -113,7 +131,7 @@ def train_epoch(params, X, Y, order, batch_size, lay, kind, hyper, state, step,
     total = 0.0
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
-        nc = n_chunks_for(stop - start, flops_per_sample, n_threads)
+        nc = n_chunks_for(stop - start, flops_per_sample)
         cost = accumulate(params, X, Y, order, start, stop, lay, WS, G, nc)
         step[0] += 1
         if not (np.isfinite(cost) and apply_step(kind, params, G, nc, 1.0 / (stop - start), state,

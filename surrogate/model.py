@@ -203,15 +203,15 @@ class Surrogate:
         Precision of the network (scaling is always float64).
     threads : "auto", int or None
         Numba threads for fit and predict; None uses all. "auto" (the
-        default) is 1 for a single network: it suits the small networks that
-        fit 1-D profiles, where a mini-batch takes microseconds, so a second
-        thread's barrier costs more than it saves, and on a busy machine a
-        descheduled thread stalls every batch for a scheduler time slice
-        (measured: 5-100x slower fits and predictions with 2 threads on a
-        loaded 2-core machine). Raise it for wide networks or large batches.
-        For an ensemble, "auto" uses all threads: members train one per
-        thread and meet only once per epoch; an ensemble's results do not
-        depend on the thread count.
+        default) lets a single network's fit measure one thread against all
+        while it trains and keep the faster: a second thread pays for wide
+        networks on a quiet machine, but on a busy one a descheduled thread
+        stalls every mini-batch for a scheduler time slice (measured: 5-100x
+        slower fits with 2 threads on a loaded 2-core machine). `predict`
+        under "auto" uses one thread. For an ensemble, "auto" uses all
+        threads: members train one per thread and meet only once per epoch.
+        Results never depend on the thread count: a mini-batch's chunks
+        are set by its size and the network's, not by the threads.
     ensemble : int
         Number of members K. Member k's initial weights and batch orders come
         from `member_seeds` (seed, k); all share the data, the validation
@@ -393,20 +393,20 @@ class Surrogate:
         patience = None if val is None else opts["patience"]
         lr, epochs = opts["lr"], opts["epochs"]
         adam = Adam(lr=lr, schedule=CosineDecay(epochs, lr_min=lr / 100))
+        threads = "auto" if opts["threads"] == "auto" else numba.get_num_threads()  # as `_fit_threads` set
         history = {"adam": _train(net, Zx, Zy, adam, batch_size=min(opts["batch_size"], Zx.shape[0]),
                                   epochs=epochs, seed=np.random.default_rng(seed), validation=val,
-                                  early_stopping=patience, progress=progress)}
+                                  early_stopping=patience, progress=progress, threads=threads)}
         if opts["lbfgs_iter"]:
             history["lbfgs"] = _train(net, Zx, Zy, LBFGS(), epochs=opts["lbfgs_iter"], validation=val,
-                                      early_stopping=patience, progress=progress)
+                                      early_stopping=patience, progress=progress, threads=threads)
         return history
 
     @staticmethod
     def _fit_threads(opts):
-        """`threads` resolved: "auto" is one thread for a network, all for an ensemble."""
-        if opts["threads"] == "auto":
-            return 1 if opts["ensemble"] == 1 else None
-        return opts["threads"]
+        """The Numba threads a fit may use: all for "auto" (a network's fit then
+        picks between one and all as it goes; an ensemble runs a member per thread)."""
+        return None if opts["threads"] == "auto" else opts["threads"]
 
     @staticmethod
     def _train_ensemble(nets, Zx, Zy, val, order_seeds, progress, opts):
@@ -423,7 +423,7 @@ class Surrogate:
             def polish(k):
                 with _numba_threads(1):  # one thread per member: results independent of the pool size
                     return _train(nets[k], Zx, Zy, LBFGS(), epochs=opts["lbfgs_iter"], validation=val,
-                                  early_stopping=patience, progress=progress if k == 0 else False)
+                                  early_stopping=patience, progress=progress if k == 0 else False, threads=1)
             with ThreadPoolExecutor(min(len(nets), numba.get_num_threads())) as pool:
                 for h, lbfgs in zip(histories, pool.map(polish, range(len(nets)))):
                     h["lbfgs"] = lbfgs

@@ -167,7 +167,7 @@ class MLP:
         if threads is not None:
             n_threads = min(threads, n_threads)
         # the forward pass is a third of a training step's flops
-        nc = _chunks.n_chunks_for(Z.shape[0], self.flops_per_sample // 3, n_threads)
+        nc = _chunks.n_predict_chunks(Z.shape[0], self.flops_per_sample // 3, n_threads)
         _chunks.predict(self.params, Z, self._layout, self._predict_workspace(nc), out, nc)
 
     def loss_and_grad(self, X, Y):
@@ -183,7 +183,7 @@ class MLP:
         """
         n = X.shape[0]
         rows = np.arange(n, dtype=np.int64)
-        nc = _chunks.n_chunks_for(n, self.flops_per_sample, numba.get_num_threads())
+        nc = _chunks.n_chunks_for(n, self.flops_per_sample)
         WS, G = self.tile_workspace(nc), self.gradient_buffers(nc)
         grad = np.empty(self.n_params, self.dtype)
 

@@ -4,11 +4,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-import numba
 import numpy as np
 from tqdm import tqdm  # plain bars: tqdm.auto warns in notebooks without ipywidgets
 
 from . import _chunks
+from ._threads import Chooser
 from ._checks import check_int, check_pair, check_validation
 from .optimizers import LBFGS, _FirstOrder
 
@@ -102,7 +102,7 @@ class _Monitor:
 
 def train(net, X, Y, optimizer, batch_size=16, epochs=100, shuffle=True, seed=None,
           validation=None, early_stopping=None, restore_best=True, callbacks=None,
-          progress="auto"):
+          progress="auto", threads="auto"):
     """Fit `net` to (X, Y) by minimising the quadratic cost, Eq. (8).
 
     Parameters
@@ -124,6 +124,11 @@ def train(net, X, Y, optimizer, batch_size=16, epochs=100, shuffle=True, seed=No
         (validation cost if given, else training cost).
     callbacks : list of callables ``cb(epoch, history, net)``; a True return stops.
     progress : bool or "auto" (a bar when stderr is a terminal)
+    threads : "auto" or int
+        Numba threads: "auto" measures one thread against all while training
+        and keeps the faster (a busy core makes one thread faster); an int
+        uses exactly that many (at most Numba's pool). The result is the same
+        bit for bit whatever the count (see `_threads`).
 
     Returns
     -------
@@ -137,23 +142,33 @@ def train(net, X, Y, optimizer, batch_size=16, epochs=100, shuffle=True, seed=No
     """
     X, Y, validation = _check_inputs(net, X, Y, validation)
     return _train(net, X, Y, optimizer, batch_size, epochs, shuffle, seed, validation,
-                  early_stopping, restore_best, callbacks, progress)
+                  early_stopping, restore_best, callbacks, progress, check_threads(threads))
+
+
+def check_threads(threads, name="threads"):
+    """`threads` is "auto" or an int >= 1."""
+    if isinstance(threads, str) and threads == "auto":
+        return threads
+    if isinstance(threads, (bool, np.bool_)) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise ValueError(f"`{name}` must be \"auto\" or an integer >= 1, got {threads!r}")
+    return int(threads)
 
 
 def _train(net, X, Y, optimizer, batch_size=16, epochs=100, shuffle=True, seed=None,
            validation=None, early_stopping=None, restore_best=True, callbacks=None,
-           progress="auto"):
+           progress="auto", threads="auto"):
     """`train` on arrays already checked (C-contiguous, finite, the network's dtype)."""
     epochs = check_int("epochs", epochs)
+    chooser = Chooser(threads)
     history = History()
     monitor = _Monitor(net, history, epochs, early_stopping, callbacks, progress,
                        type(optimizer).__name__)
     try:
         if isinstance(optimizer, LBFGS):
-            _run_lbfgs(net, X, Y, optimizer, epochs, validation, monitor)
+            _run_lbfgs(net, X, Y, optimizer, epochs, validation, monitor, chooser)
         elif isinstance(optimizer, _FirstOrder):
             _run_first_order(net, X, Y, optimizer, check_int("batch_size", batch_size),
-                             epochs, shuffle, seed, validation, monitor)
+                             epochs, shuffle, seed, validation, monitor, chooser)
         else:
             raise ValueError(f"`optimizer` must be SGD, Adam or LBFGS, got {optimizer!r}")
     finally:
@@ -161,20 +176,20 @@ def _train(net, X, Y, optimizer, batch_size=16, epochs=100, shuffle=True, seed=N
     return history
 
 
-def _run_first_order(net, X, Y, opt, batch_size, epochs, shuffle, seed, validation, monitor):
+def _run_first_order(net, X, Y, opt, batch_size, epochs, shuffle, seed, validation, monitor, chooser):
     rng = np.random.default_rng(seed)
     n = X.shape[0]
-    n_threads = numba.get_num_threads()
-    WS, G = net.tile_workspace(n_threads), net.gradient_buffers(n_threads)
+    nc = _chunks.n_chunks_for(min(batch_size, n), net.flops_per_sample)  # the most a batch takes
+    WS, G = net.tile_workspace(nc), net.gradient_buffers(nc)
     backup = np.empty_like(net.params)
     state = opt.ensure_state(net.params)
     in_order = np.arange(n, dtype=np.int64)
     for epoch in range(epochs):
         lr = opt.schedule(epoch, opt.lr)
         order = rng.permutation(n).astype(np.int64) if shuffle else in_order
-        total, done, status = _chunks.train_epoch(
-            net.params, X, Y, order, batch_size, net._layout, opt.kind, opt.hyper(lr), state,
-            opt.steps, WS, G, backup, n_threads, net.flops_per_sample)
+        total, done, status = chooser.run(
+            _chunks.train_epoch, net.params, X, Y, order, batch_size, net._layout, opt.kind,
+            opt.hyper(lr), state, opt.steps, WS, G, backup, net.flops_per_sample)
         if status:
             raise TrainingDiverged(
                 f"training diverged in epoch {epoch} (mini-batch starting at sample {done}): "
@@ -246,8 +261,9 @@ def _train_members(nets, X, Y, optimizer, batch_size, epochs, seeds, validation=
     return histories
 
 
-def _run_lbfgs(net, X, Y, opt, max_iter, validation, monitor):
+def _run_lbfgs(net, X, Y, opt, max_iter, validation, monitor, chooser):
     import scipy.optimize  # here, not at the top: it costs ~0.4 s of every import
+    from threadpoolctl import threadpool_limits
     wd = opt.weight_decay
     x0 = net.params.astype(np.float64)
     last_finite = x0
@@ -257,7 +273,7 @@ def _run_lbfgs(net, X, Y, opt, max_iter, validation, monitor):
     def cost_and_grad(p):
         nonlocal last_finite
         net.params[:] = p
-        cost, g = full_batch()
+        cost, g = chooser.run(full_batch)
         g = g.astype(np.float64)  # a copy even in float64: scipy keeps it
         if wd:
             cost += 0.5 * wd * float(p @ p)
@@ -273,9 +289,13 @@ def _run_lbfgs(net, X, Y, opt, max_iter, validation, monitor):
         if monitor.record(len(monitor.history.epoch), loss, val, None):  # no learning rate
             raise StopIteration
 
-    res = scipy.optimize.minimize(
-        cost_and_grad, x0, jac=True, method="L-BFGS-B", callback=callback,
-        options={"maxiter": max_iter, "maxcor": opt.history, "ftol": opt.ftol, "gtol": opt.gtol})
+    # L-BFGS-B's own algebra is on vectors of n_params and a few columns: a
+    # threaded BLAS there only oversubscribes the cores the kernels use (6-7x
+    # slower on a busy machine). Set once per run, not per call.
+    with threadpool_limits(limits=1, user_api="blas"):
+        res = scipy.optimize.minimize(
+            cost_and_grad, x0, jac=True, method="L-BFGS-B", callback=callback,
+            options={"maxiter": max_iter, "maxcor": opt.history, "ftol": opt.ftol, "gtol": opt.gtol})
     if not np.isfinite(res.fun) or not np.isfinite(res.x).all():
         net.params[:] = last_finite
         raise TrainingDiverged("L-BFGS produced a non-finite cost; `net.params` keeps the last finite values.")

@@ -201,7 +201,7 @@ def test_blocked_and_chunked_kernels_as_plain_python_agree(tmp_path):
             "net = surrogate.MLP([9, 13, 10, 3], activation=['tanh', 'softplus'], seed=0)\n"
             "r = np.random.default_rng(0); X = r.normal(size=(760, 9)); Y = r.normal(size=(760, 3))\n"
             "f = net.flops_per_sample\n"
-            "chunks = [_chunks.n_chunks_for(n, f, 2) for n in (725, 760)] + [_chunks.n_chunks_for(2280, f // 3, 2)]\n"
+            "chunks = [_chunks.n_chunks_for(n, f) for n in (725, 760)] + [_chunks.n_predict_chunks(2280, f // 3, 2)]\n"
             "surrogate.train(net, X, Y, surrogate.Adam(1e-2), batch_size=725, epochs=2, seed=1, progress=False)\n"
             "C, g = net.loss_and_grad(X, Y)\n"
             "P = net.predict(np.vstack([X, X, X]))\n"

@@ -82,6 +82,9 @@ def write_report(out, title, model, reports, sets, doc):
     md = [f"# {title}", ""]
     if doc.get("description"):
         md += [doc["description"], ""]
+    if doc.get("quick"):
+        md += ["**Quick mode**: a smoke test of the whole path on few cases, a tiny fit and the "
+               "problem's coarse solver; these numbers say that it runs, not how good a surrogate is.", ""]
     md += [f"Network {list(model.net_.sizes[1:-1])} ({model.activation}), {model.scaling_.n_modes} output "
            f"PCA modes; trained on {model.n_train_} cases, validated on {model.n_val_}, fit in "
            f"{model.fit_seconds_:.1f} s. "
