@@ -203,6 +203,7 @@ def _json(text, label, kind):
 
 
 def _check_version(fmt, version, where):
+    version = version.item() if isinstance(version, np.generic) else version
     if fmt != FORMAT or isinstance(version, bool) or not isinstance(version, numbers.Integral) \
             or int(version) != FORMAT_VERSION:
         raise _Refused(f"{where} format {fmt!r} version {version!r}, expected {FORMAT!r} "
@@ -518,8 +519,9 @@ def _read_csv(cls, path):
 
 def _read_csv_text(cls, fh, path):
     first = fh.readline()
-    head = None
+    head, skipped = None, 0
     if first.startswith("#"):
+        skipped = 1
         if not first.startswith(_CSV_TAG):
             raise _Refused(f"line 1 is a comment but not {_CSV_TAG.strip()!r} + JSON: {first[:80]!r}")
         head = _json(first[len(_CSV_TAG):], "the JSON of line 1", dict)
@@ -541,7 +543,7 @@ def _read_csv_text(cls, fh, path):
         raise _Refused("the header names no parameter column before the profile columns")
     rows, blank = [], None
     for row in reader:
-        line = reader.line_num
+        line = reader.line_num + skipped
         if not row:
             blank = line if blank is None else blank
             continue
