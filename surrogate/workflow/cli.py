@@ -109,11 +109,12 @@ def _load_dataset(path):
 
 def _dataset_out_file(path, option="--out"):
     """`_out_file` for a dataset: also its format known and its packages installed, before any work."""
+    out = _out_file(path, option)
     try:
-        _problems().formats.require(path)
+        _problems().formats.require(out)
     except (ValueError, ImportError) as exc:
         raise UserError(f"{option}: {exc}") from None
-    return _out_file(path, option)
+    return out
 
 
 def _load_model(path):
