@@ -319,18 +319,25 @@ def test_hostile_csv_is_refused_naming_the_line(data, edit, match, tmp_path):
 
 # -- the command line ------------------------------------------------------------------------
 
-@pytest.mark.slow
-def test_cli_generates_netcdf_and_trains_and_evaluates_on_any_format(tmp_path, capsys):
+def test_cli_trains_on_a_netcdf_file(data, heat, tmp_path, capsys):
     from surrogate.model import Surrogate
+    from surrogate.workflow.cli import main
+    nc = data.save(tmp_path / "data.nc")
+    assert main(["train", str(nc), "--out", str(tmp_path / "model.npz"), "--quick"]) == 0
+    model = Surrogate.load(tmp_path / "model.npz")
+    assert model.n_inputs == 5 and model.n_outputs == heat.grid.size
+    assert model.metadata_["param_names"] == heat.param_names
+    assert model.metadata_["param_units"] == [p.unit for p in heat.parameters]
+
+
+@pytest.mark.slow
+def test_cli_generates_netcdf_and_evaluates_on_hdf5(tmp_path, capsys):
     from surrogate.workflow.cli import main
     nc = tmp_path / "data.nc"
     assert main(["generate", "heat", "-n", "40", "--out", str(nc), "--workers", "1"]) == 0
     with xr.open_dataset(nc) as ds:
         assert ds["T"].shape == (40, 65) and ds["q_in"].attrs["units"] == "kappa0 T_ref^(7/2)/L"
     assert main(["train", str(nc), "--out", str(tmp_path / "model.npz"), "--quick"]) == 0
-    model = Surrogate.load(tmp_path / "model.npz")
-    assert model.metadata_["param_names"] == problems.get("heat").param_names
-    assert model.metadata_["param_units"] == [p.unit for p in problems.get("heat").parameters]
     h5 = Dataset.load(nc).subset(range(10)).save(tmp_path / "held.h5")
     assert main(["evaluate", str(tmp_path / "model.npz"), str(h5), "--out", str(tmp_path / "ev")]) == 0
     assert json.loads((tmp_path / "ev" / "metrics.json").read_text())["test"]["n_profiles"] == 10
