@@ -305,10 +305,7 @@ class Dataset:
         path = _check_path(path)
         kind = formats.format_of(path)
         if kind != "npz":
-            try:
-                return formats.write(self, path, kind)
-            except formats._Refused as err:
-                raise ValueError(f"cannot write {path}: {err}") from None
+            return formats.write(self, path, kind)
         header = {"format": FORMAT, "version": FORMAT_VERSION, "grid_name": self.grid_name,
                   "grid_unit": self.grid_unit, "output_name": self.output_name,
                   "output_unit": self.output_unit, "param_names": self.param_names}

@@ -116,7 +116,11 @@ def write(data, path, kind):
     writer = {"netcdf": _write_netcdf, "hdf5": _write_hdf5, "csv": _write_csv}[kind]
     for module in NEEDS[kind]:
         _import(module, f"{Path(path).suffix} files")
-    _check_grid_increasing(data.grid, "`grid`")
+    try:  # what the readers will insist on
+        _check_names(data.param_names, data.grid_name, data.output_name)
+        _check_grid_increasing(data.grid, "the grid")
+    except _Refused as err:
+        raise ValueError(f"cannot write {path} as {kind}: {err}") from None
     writer(data, Path(path))
     return Path(path)
 
@@ -176,7 +180,7 @@ def _check_grid_increasing(grid, label):
     if grid.size > 1 and not np.all(np.diff(grid) > 0):
         i = int(np.flatnonzero(~(np.diff(grid) > 0))[0])
         raise _Refused(f"{label} must be strictly increasing, but element {i + 1} "
-                       f"({grid[i + 1]!r}) follows {grid[i]!r}")
+                       f"({float(grid[i + 1])!r}) follows {float(grid[i])!r}")
 
 
 def _string(value, label):
@@ -464,10 +468,6 @@ def _number(x):
 
 
 def _write_csv(data, path):
-    try:
-        _check_names(data.param_names, data.grid_name, data.output_name)
-    except _Refused as err:
-        raise ValueError(f"cannot write {path} as CSV: {err}") from None
     head = {"grid_name": data.grid_name, "grid_unit": data.grid_unit, "output_name": data.output_name,
             "output_unit": data.output_unit, "param_units": param_units(data), "n_cases": len(data),
             "metadata": data.metadata}

@@ -200,6 +200,17 @@ def test_unknown_extension_names_the_path_and_the_supported_ones(data, tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("suffix", [".nc", ".h5", ".csv"])
+def test_save_refuses_what_load_would_refuse(suffix, tmp_path):
+    for ds, match in ((Dataset(np.ones((2, 1)), np.ones((2, 3)), [0.0, 2.0, 1.0]),
+                       r"grid must be strictly increasing, but element 2 \(1.0\) follows 2.0"),
+                      (Dataset(np.ones((2, 1)), np.ones((2, 3)), param_names=["a b"]), r"'a b' is not an identifier"),
+                      (Dataset(np.ones((2, 1)), np.ones((2, 3)), param_names=["u"]), r"\['u'\] appear twice")):
+        with pytest.raises(ValueError, match=rf"cannot write .*x{suffix} as \w+: .*" + match):
+            ds.save(tmp_path / f"x{suffix}")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_missing_library_says_which_package_and_the_extra(data, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "xarray", None)  # import xarray now raises ImportError
     for call in (lambda: data.save(tmp_path / "d.nc"), lambda: Dataset.load(tmp_path / "d.nc"),
