@@ -1,8 +1,11 @@
 """Dataset: parameter points X, profiles Y on a grid, names and metadata.
 
-Files are ``.npz`` archives read with ``allow_pickle=False``: arrays only,
+`Dataset.save` and `Dataset.load` choose the file format by extension:
+``.npz`` (the project's own, below), ``.nc`` (netCDF-4), ``.h5``/``.hdf5``
+(HDF5) and ``.csv``; the last three are in `formats`, with their layouts.
+``.npz`` files are archives read with ``allow_pickle=False``: arrays only,
 the metadata as a JSON string stored as UTF-8 bytes in a uint8 array.
-They are written whole or not at all (`_files.write_atomic`), so a
+Every file is written whole or not at all (`_files.write_atomic`), so a
 reader never sees half a file.
 """
 
@@ -17,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import formats
 from ._files import strict_json, write_atomic
 
 __all__ = ["Dataset"]
@@ -186,6 +190,12 @@ class Dataset:
     def n_grid(self):
         return self.grid.size
 
+    @property
+    def param_units(self):
+        """Each parameter's unit, from ``metadata["parameters"]`` (as a problem describes
+        them); '' for a parameter it does not list."""
+        return formats.param_units(self)
+
     def __repr__(self):
         name = self.metadata.get("problem", "data")
         return (f"Dataset({name!r}, n={len(self)}, params={self.param_names}, "
@@ -286,8 +296,16 @@ class Dataset:
 
     # ---------------------------------------------------------------- IO
     def save(self, path):
-        """Write to ``path`` (.npz, no pickle) atomically; returns the Path."""
-        path = Path(path)
+        """Write to ``path`` atomically in the format of its extension; returns the Path.
+
+        ``.npz`` (no pickle), ``.nc`` (netCDF-4, needs xarray and h5netcdf),
+        ``.h5``/``.hdf5`` (needs h5py) or ``.csv``: see `formats` for the
+        layouts.  Another extension is a ValueError listing these.
+        """
+        path = _check_path(path)
+        kind = formats.format_of(path)
+        if kind != "npz":
+            return formats.write(self, path, kind)
         header = {"format": FORMAT, "version": FORMAT_VERSION, "grid_name": self.grid_name,
                   "grid_unit": self.grid_unit, "output_name": self.output_name,
                   "output_unit": self.output_unit, "param_names": self.param_names}
@@ -299,12 +317,17 @@ class Dataset:
     def load(cls, path):
         """Read a file written by :meth:`save`; ValueError naming the field if it is not one.
 
-        Checked before anything is trusted: exactly the five members we write,
+        The format is that of the extension (see :meth:`save`); for .nc,
+        .h5 and .csv, `formats` says what is checked.  For .npz, checked
+        before anything is trusted: exactly the five members we write,
         stored uncompressed, none twice; the header's format, version and the
         types of its fields; X (n, d) with d the number of param_names, Y
         (n, m) and grid (m,) float64 (the constructor then refuses NaN/inf).
         """
         path = _check_path(path)
+        kind = formats.format_of(path)
+        if kind != "npz":
+            return formats.read(cls, path, kind)
         try:
             with zipfile.ZipFile(path) as archive:
                 keys = sorted(n[:-4] if n.endswith(".npy") else n for n in archive.namelist())
@@ -340,6 +363,22 @@ class Dataset:
             raise ValueError(f"{path} is not a readable {FORMAT} file (corrupted, truncated or "
                              f"foreign): {err}") from None
 
+    def to_xarray(self):
+        """An ``xarray.Dataset``: the profiles over (case, GRID), GRID the grid's name (e.g.
+        ``x``), each parameter a variable over case, units as ``units`` attributes, the
+        metadata as JSON in the ``metadata`` attribute (needs xarray)."""
+        return formats.to_xarray(self)
+
+    @classmethod
+    def from_xarray(cls, ds):
+        """The inverse of :meth:`to_xarray`; also reads an ``xarray.Dataset`` holding one 2-D
+        variable (profiles over case and grid) and 1-D parameter variables over case.
+
+        Checks names, dimensions, shapes, real dtypes, a strictly increasing
+        grid and finite values; ValueError naming what is wrong.
+        """
+        return formats.from_xarray(cls, ds)
+
     @classmethod
     def from_npz(cls, path, X="X", Y="Y", grid="grid", param_names=None, metadata=None, **labels):
         """Load your own .npz; ``X``, ``Y``, ``grid`` name its arrays (grid optional).
@@ -361,8 +400,9 @@ class Dataset:
         """Load a CSV with one case per row: ``n_inputs`` parameters, then the profile.
 
         A header row, if present, names the parameters; if the remaining
-        header entries are numbers they are taken as the grid (unless
-        ``grid`` is given).
+        header entries are numbers, or name grid points as ``u[x=0.5]`` (the
+        form :meth:`save` writes), they are taken as the grid (unless
+        ``grid`` is given).  A first line starting with ``#`` is skipped.
         """
         path = _check_path(path)
         if isinstance(n_inputs, bool) or not isinstance(n_inputs, (int, np.integer)):
@@ -371,6 +411,8 @@ class Dataset:
             raise ValueError(f"`delimiter` must be one character, got {delimiter!r}")
         try:
             with open(path, newline="", encoding="utf-8") as fh:
+                if not fh.readline().startswith("#"):
+                    fh.seek(0)
                 rows = [r for r in csv.reader(fh, delimiter=delimiter) if r]
         except (UnicodeDecodeError, csv.Error) as err:
             raise ValueError(f"{path} is not a CSV text file: {err}") from None
@@ -395,7 +437,11 @@ class Dataset:
                 try:
                     grid = [float(h) for h in header[n_inputs:]]
                 except ValueError:
-                    grid = None
+                    try:
+                        split = formats.split_csv_header(header)
+                    except ValueError:
+                        split = None
+                    grid = split[3] if split is not None and len(split[0]) == n_inputs else None
         return cls(data[:, :n_inputs], data[:, n_inputs:], grid, names, metadata, **labels)
 
     @classmethod
@@ -404,7 +450,8 @@ class Dataset:
         try:
             import h5py
         except ImportError:
-            raise ImportError("reading HDF5 needs h5py: pip install 'surrogate-toolkit[hdf5]'") from None
+            raise ImportError(f"reading HDF5 needs the `h5py` package, which is not installed: "
+                              f"{formats.INSTALL}") from None
         for argument, key in (("X", X), ("Y", Y), ("grid", grid)):
             if not isinstance(key, str):
                 raise ValueError(f"`{argument}` must be the name of a dataset in the file, got {key!r}")

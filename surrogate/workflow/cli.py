@@ -93,13 +93,28 @@ def _get_problem(name, quick=False):
 
 
 def _load_dataset(path):
+    """A Dataset file of any format `Dataset.load` knows (.npz, .nc, .h5, .hdf5, .csv)."""
     path = pathlib.Path(path)
+    try:
+        _problems().formats.require(path)  # the extension, and the packages it needs
+    except (ValueError, ImportError) as exc:
+        raise UserError(f"data file: {exc}") from None
     if not path.is_file():
         raise UserError(f"data file {str(path)!r} not found")
     try:
         return _problems().Dataset.load(path)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
+    except (ValueError, ImportError) as exc:
+        raise UserError(" ".join(str(exc).split())) from None
+
+
+def _dataset_out_file(path, option="--out"):
+    """`_out_file` for a dataset: also its format known and its packages installed, before any work."""
+    out = _out_file(path, option)
+    try:
+        _problems().formats.require(out)
+    except (ValueError, ImportError) as exc:
+        raise UserError(f"{option}: {exc}") from None
+    return out
 
 
 def _load_model(path):
@@ -207,7 +222,7 @@ def cmd_problems(args):
 def cmd_generate(args):
     problem = _get_problem(args.problem)
     _check_executor(args)
-    out = _out_file(args.out)
+    out = _dataset_out_file(args.out)
     methods = _problems().sampling.METHODS
     if args.method not in methods:
         raise UserError(f"argument --method: unknown sampling method {args.method!r}; choose one of {', '.join(methods)}")
@@ -339,7 +354,7 @@ def build_parser():
     p = sub.add_parser("generate", help="solve a problem at sampled points, save a dataset")
     p.add_argument("problem", help="problem name (see `surrogate problems`)")
     p.add_argument("-n", type=_positive_int, required=True, help="number of parameter points")
-    p.add_argument("--out", required=True, help="dataset file to write (.npz)")
+    p.add_argument("--out", required=True, help="dataset file to write: .npz, .nc, .h5, .hdf5 or .csv")
     p.add_argument("--method", default="sobol", help="sampling: sobol, lhs, halton, random (default sobol)")
     p.add_argument("--seed", type=_non_negative_int, default=0, help="sampling seed (default 0)")
     p.add_argument("--workers", type=_positive_int, help="processes (default: all CPUs)")
