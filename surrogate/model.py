@@ -443,6 +443,11 @@ class Surrogate:
     def fit(self, X, Y, validation=None, progress="auto", metadata=None, box=None):
         """Fit to parameter points X (n, d) and profiles Y (n, m); returns self.
 
+        X may be a pandas DataFrame: its column names, all strings, become
+        the input names (``feature_names_in_``, ``metadata_["param_names"]``).
+        A 1-D Y (n,) is one output, and `predict` then returns (n,).
+        The options are checked here (`check_options`), never changed.
+
         validation : (X_val, Y_val), optional
             Held-out pairs for early stopping and for choosing the best
             parameters; by default a seeded `validation_fraction` of (X, Y).
@@ -619,6 +624,8 @@ class Surrogate:
     def predict(self, X, domain=None, return_std=False):
         """Profiles (n, m) at parameter points X (n, d); a single point (d,) gives (m,).
 
+        For a model fitted on a 1-D y, (n,) and a scalar. A DataFrame X must
+        have the columns the model was fitted with, in that order.
         For an ensemble, the mean of the members' profiles. With
         `return_std`, also the predictive spread of the same shape: the
         members' standard deviation (ddof=1) times `calibration_` (for a
@@ -668,7 +675,10 @@ class Surrogate:
         if X.shape[1] != d:
             raise ValueError(f"X has {X.shape[1]} features, but Surrogate is expecting {d} features "
                              f"as input (`X` must have shape (n, {d}))")
-        return X, single
+        if X.shape[0] == 0:
+            raise ValueError(f"`X` must have at least one row, got shape {X.shape}")
+        # finite (checked by _numeric), and no real dtype overflows float64
+        return np.ascontiguousarray(X, dtype=np.float64), single
 
     def _check_names(self, names):
         """Column names of the X given to a method against those the model knows (see `_input`)."""
@@ -711,8 +721,8 @@ class Surrogate:
         return _r2(y, pred, sample_weight)
 
     def _member_profiles(self, X, domain):
+        """Each member's profiles at X, checked by `_input`."""
         mode = check_domain_mode(self.domain if domain is None else domain)
-        X = check_array(X, "X", self.n_inputs, np.float64)
         self.guard_.check(X, mode)
         Z = self.scaling_.encode_x(X, self.net_.dtype)
         threads = 1 if self.threads == "auto" else self.threads
@@ -733,7 +743,6 @@ class Surrogate:
         self._require_fitted("differentiate")
         mode = check_domain_mode(self.domain if domain is None else domain)
         X2, single = self._input(X)
-        X2 = check_array(X2, "X", self.n_inputs, np.float64)
         self.guard_.check(X2, mode)
         # the ensemble's mean is linear in its members: its Jacobian is their mean
         J = _jacobian.jacobian(self.members_[0], self.scaling_, X2)
