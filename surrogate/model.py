@@ -538,7 +538,7 @@ class Surrogate:
         self.guard_ = DomainGuard(lower, upper, names)
         self.calibration_ = 1.0
         if K > 1 and Xv is not None:
-            mean, std = self._mean_std(self.predict_members(Xv, domain="ignore"))
+            mean, std = self._mean_std(np.stack(self._member_profiles(Xv, "ignore")))  # Xv: checked
             self.calibration_ = calibration_factor(Yv, mean, std)
         self.metadata_ = metadata
         self.n_features_in_ = d

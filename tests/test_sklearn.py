@@ -280,3 +280,14 @@ def test_float32_object_and_readonly_memmap_inputs(tmp_path, data, fitted_1d):
     np.testing.assert_array_equal(fitted_1d.predict(Xm), reference)
     refit = clone(fitted_1d).fit(Xm, y, progress=False)
     np.testing.assert_array_equal(refit.predict(X), reference)
+
+
+def test_an_ensemble_scores_its_mean_and_keeps_1d_shapes(data):
+    X, y = data
+    ens = Surrogate(**TINY, ensemble=2).fit(X, y, progress=False)
+    mean, std = ens.predict(X, return_std=True)
+    assert mean.shape == std.shape == (X.shape[0],)
+    np.testing.assert_allclose(mean, ens.predict_members(X)[:, :, 0].mean(axis=0), rtol=1e-12)
+    assert ens.score(X, y) == pytest.approx(r2_score(y, mean), rel=1e-12)
+    copy = pickle.loads(pickle.dumps(ens))
+    np.testing.assert_array_equal(copy.predict(X, return_std=True)[1], std)
