@@ -202,7 +202,11 @@ def test_without_sklearn_the_package_imports_and_raises_its_own_not_fitted_error
         except NotFittedError as exc:
             assert isinstance(exc, ValueError) and isinstance(exc, AttributeError)
             assert type(exc) is NotFittedError
-            print('ok')
+        X = np.linspace(0, 1, 20)[:, None]
+        model = Surrogate(hidden=(2,), epochs=2, lbfgs_iter=0).fit(X, X[:, 0], progress=False)
+        assert model.predict(X).shape == (20,) and np.isfinite(model.score(X, X[:, 0]))
+        assert 'sklearn' not in [m.split('.')[0] for m in sys.modules if sys.modules[m] is not None]
+        print('ok')
         """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "ok", out.stderr
