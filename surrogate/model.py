@@ -5,8 +5,8 @@ What a physicist uses: ``Surrogate().fit(X, Y)`` on parameter points X
 
 * Inputs are standardised and outputs reduced to a few PCA coefficients
   (`scaling.py`): the network learns few smooth coefficients, is cheaper
-  to run, and its quadratic cost (Eq. 8) stays proportional to the L2 error
-  of the profile.
+  to run, and its quadratic cost (Eq. 8 of `docs/maths.md`) stays
+  proportional to the L2 error of the profile.
 * ``fit`` runs Adam with cosine decay and early stopping on a validation
   split, then polishes with full-batch L-BFGS, keeping the parameters with
   the lowest validation cost.
@@ -19,13 +19,23 @@ What a physicist uses: ``Surrogate().fit(X, Y)`` on parameter points X
   their mean; ``predict(X, return_std=True)`` also their spread, calibrated
   on the validation split (`calibration_factor`).
 
-As in scikit-learn, the constructor only stores its options; `check_options`
-validates them (``fit`` calls it first), and what ``fit`` learns ends in an
-underscore (``net_``, ``scaling_``, ``guard_``, ``history_``, ...).
+`Surrogate` is a scikit-learn regressor, without importing scikit-learn
+(an optional extra, ``pip install ".[sklearn]"``): the constructor only
+stores its options; `check_options` validates them (``fit`` calls it first);
+what ``fit`` learns ends in an underscore (``net_``, ``scaling_``,
+``guard_``, ``history_``, ``n_features_in_``, ...); ``get_params``,
+``set_params``, ``score`` (R^2) and ``__sklearn_tags__`` are what
+`Pipeline`, `GridSearchCV`, `clone` and `cross_val_score` call. A pandas
+DataFrame's column names become the input names (``feature_names_in_``).
+A 1-D y is one output, and ``predict`` then returns 1-D. Before ``fit``,
+methods raise `NotFittedError`. A fitted model pickles in memory (for
+joblib); model files stay pickle-free.
 """
 import contextlib
 import math
+import sys
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
@@ -41,7 +51,7 @@ from .optimizers import LBFGS, Adam, CosineDecay
 from .scaling import Scaling
 from .training import History, _train, _train_members
 
-__all__ = ["Surrogate", "OutOfDomainError", "OutOfDomainWarning"]
+__all__ = ["Surrogate", "NotFittedError", "OutOfDomainError", "OutOfDomainWarning"]
 
 MODEL_KIND = "surrogate.Surrogate"
 MODEL_VERSION = 2  # 2: params (K, P), one row per ensemble member; 1: params (P,)
@@ -161,12 +171,120 @@ def calibration_factor(Y, mean, std):
     return c if c > 0.0 else 1.0
 
 
+# -- not fitted yet -------------------------------------------------------------
+
+class NotFittedError(ValueError, AttributeError, RuntimeError):
+    """A method that needs a fitted model was called before `fit`.
+
+    A ValueError and an AttributeError, as scikit-learn's NotFittedError is;
+    also a RuntimeError, what version 0.2 raised. When scikit-learn is
+    installed, what is raised is also an instance of
+    ``sklearn.exceptions.NotFittedError``.
+    """
+
+
+_SKLEARN_NOT_FITTED = []  # [class] once looked up: scikit-learn is imported only on this error path
+
+
+def _not_fitted_error(message):
+    """`NotFittedError(message)`, also scikit-learn's NotFittedError when scikit-learn is installed."""
+    if not _SKLEARN_NOT_FITTED:
+        try:
+            from sklearn.exceptions import NotFittedError as sklearn_error
+        except ImportError:
+            cls = NotFittedError
+        else:
+            cls = type("NotFittedError", (NotFittedError, sklearn_error), {
+                "__module__": __name__, "__qualname__": "_SklearnNotFittedError",
+                "__doc__": NotFittedError.__doc__})
+            globals()["_SklearnNotFittedError"] = cls  # a module-level name: the error pickles
+        _SKLEARN_NOT_FITTED.append(cls)
+    return _SKLEARN_NOT_FITTED[0](message)
+
+
+# -- input arrays, as scikit-learn's conventions expect them ----------------------
+
+def _column_names(a, name):
+    """The column names of a DataFrame `a` when they are all strings, else None."""
+    columns = getattr(a, "columns", None)
+    if columns is None or isinstance(a, np.ndarray):
+        return None
+    names = list(columns)
+    strings = [isinstance(c, str) for c in names]
+    if all(strings) and names:
+        return names
+    if any(strings):
+        kinds = sorted({type(c).__name__ for c in names})
+        raise TypeError(f"`{name}`'s column names must all be strings to name the inputs, got types "
+                        f"{kinds}; convert them, e.g. `{name}.columns = {name}.columns.astype(str)`")
+    return None
+
+
+def _numeric(a, name):
+    """`a` as a real numeric ndarray of any shape, or a clear error naming `name`.
+
+    Sparse matrices and complex data are refused; object arrays of numbers
+    (and pandas frames of mixed dtypes) are converted to float64.
+    """
+    sparse = sys.modules.get("scipy.sparse")  # a sparse matrix means scipy.sparse is imported
+    if sparse is not None and sparse.issparse(a):
+        raise TypeError(f"`{name}` is a sparse matrix ({type(a).__name__}); Surrogate needs dense "
+                        f"data: pass `{name}.toarray()`")
+    try:
+        arr = np.asarray(a)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"`{name}` must be a numeric array: {exc}") from None
+    if arr.dtype.kind == "O":
+        try:
+            arr = arr.astype(np.float64)
+        except TypeError as exc:  # e.g. "float() argument must be a string or a real number, not 'dict'"
+            raise TypeError(f"`{name}` must be numeric: {exc}") from None
+        except ValueError as exc:
+            raise ValueError(f"`{name}` must be numeric: {exc}") from None
+    if arr.dtype.kind == "c":
+        raise ValueError(f"`{name}` must be real, got dtype {arr.dtype}. Complex data not supported: "
+                         "pass its real part (or real and imaginary parts as separate columns)")
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"`{name}` must be numeric, got dtype {arr.dtype}")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        where = ", ".join(f"{axis} {i}" for axis, i in zip(("row", "column"), bad)) if arr.ndim <= 2 else str(bad)
+        raise ValueError(f"`{name}` must be finite (no NaN or inf); {where} is {arr[tuple(bad)]}")
+    return arr
+
+
 def _as_2d(a, name):
-    """`a` as an array, or ValueError naming `name` unless it is 2-D."""
-    a = np.asarray(a)
+    """`a` as a real numeric array, or ValueError naming `name` unless it is 2-D with columns."""
+    a = _numeric(a, name)
+    if a.ndim == 1 and name == "X":
+        raise ValueError(f"`X` must be a 2-D array (rows are samples), got shape {a.shape}: "
+                         "reshape it with X.reshape(-1, 1) if it holds one input (feature), or "
+                         "X.reshape(1, -1) if it holds one sample")
     if a.ndim != 2:
         raise ValueError(f"`{name}` must be a 2-D array (rows are samples), got shape {a.shape}")
+    if a.shape[1] == 0:  # scikit-learn's words
+        raise ValueError(f"`{name}` has 0 {'feature' if name == 'X' else 'output'}(s) (shape={a.shape}) "
+                         "while a minimum of 1 is required.")
     return a
+
+
+def _r2(y, pred, sample_weight=None):
+    """R^2 of `pred` against `y` (n, m), uniform average over the m outputs.
+
+    As scikit-learn's ``r2_score``: an output whose y is constant scores 1
+    if predicted exactly, else 0; fewer than two samples give NaN.
+    """
+    w = np.ones(y.shape[0]) if sample_weight is None else sample_weight
+    if y.shape[0] < 2:
+        warnings.warn("R^2 is not well-defined with fewer than two samples; returning nan",
+                      UserWarning, stacklevel=3)
+        return float("nan")
+    mean = (w @ y) / w.sum()
+    residual = w @ (y - pred) ** 2
+    total = w @ (y - mean) ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(total > 0, 1.0 - residual / total, np.where(residual == 0, 1.0, 0.0))
+    return float(np.mean(r2))
 
 
 class Surrogate:
@@ -225,7 +343,18 @@ class Surrogate:
     guard_ (`DomainGuard`), history_ (phase -> `History`, member 0's),
     histories_ (one such dict per member), calibration_ (the factor on the
     members' std, see `calibration_factor`; 1.0 without a validation split),
-    fit_seconds_, n_train_, n_val_, metadata_.
+    fit_seconds_, n_train_, n_val_, metadata_, n_features_in_ (d),
+    feature_names_in_ (only when X was a DataFrame with string column
+    names: those names, which are also the input names), y_ndim_ (1 when
+    y was 1-D: `predict` then returns 1-D too, else 2).
+
+    scikit-learn
+    ------------
+    A regressor by scikit-learn's rules (checked by its `check_estimator`),
+    without importing it: use it in a `Pipeline`, `GridSearchCV` (e.g. over
+    ``hidden``) or `cross_val_score`; `score` is R^2. On cross-validation
+    folds the held-out points may lie outside the training box: pass
+    ``domain="ignore"`` to silence the domain guard there.
     """
 
     def __init__(self, hidden=(64, 64, 64), activation="tanh", seed=0, *, epochs=400,
@@ -270,7 +399,19 @@ class Surrogate:
 
     def _require_fitted(self, what):
         if not self.is_fitted:
-            raise RuntimeError(f"cannot {what} an unfitted Surrogate; call `fit(X, Y)` first")
+            raise _not_fitted_error(f"cannot {what} an unfitted Surrogate; call `fit(X, Y)` first")
+
+    def __sklearn_is_fitted__(self):
+        return self.is_fitted
+
+    def __sklearn_tags__(self):
+        """scikit-learn's tags (scikit-learn >= 1.6 reads them; only it calls this)."""
+        from sklearn.utils import InputTags, RegressorTags, Tags, TargetTags
+        return Tags(estimator_type="regressor",
+                    target_tags=TargetTags(required=True, multi_output=True, single_output=True),
+                    regressor_tags=RegressorTags(),
+                    input_tags=InputTags(two_d_array=True, sparse=False, allow_nan=False),
+                    non_deterministic=False, requires_fit=True)
 
     @property
     def has_std(self):
@@ -302,6 +443,11 @@ class Surrogate:
     def fit(self, X, Y, validation=None, progress="auto", metadata=None, box=None):
         """Fit to parameter points X (n, d) and profiles Y (n, m); returns self.
 
+        X may be a pandas DataFrame: its column names, all strings, become
+        the input names (``feature_names_in_``, ``metadata_["param_names"]``).
+        A 1-D Y (n,) is one output, and `predict` then returns (n,).
+        The options are checked here (`check_options`), never changed.
+
         validation : (X_val, Y_val), optional
             Held-out pairs for early stopping and for choosing the best
             parameters; by default a seeded `validation_fraction` of (X, Y).
@@ -316,15 +462,29 @@ class Surrogate:
         """
         t0 = time.perf_counter()
         opts = self.check_options()
-        X, Y = _as_2d(X, "X"), _as_2d(Y, "Y")  # widths from the data, then the full check
+        if Y is None:
+            raise ValueError("Surrogate requires y to be passed, but the target y is None")
+        columns = _column_names(X, "X")
+        X, Y = _as_2d(X, "X"), _numeric(Y, "Y")
+        y_ndim = 1 if Y.ndim == 1 else 2  # a 1-D y is one output, and predict will return 1-D
+        Y = _as_2d(Y.reshape(-1, 1) if Y.ndim == 1 else Y, "Y")  # widths from the data, then the full check
         X, Y = check_pair(X, Y, X.shape[1], Y.shape[1], np.float64)
         if metadata is not None and not isinstance(metadata, dict):
             raise ValueError(f"`metadata` must be a dict, got {type(metadata).__name__}")
         metadata = dict(metadata or {})
+        if columns is not None:  # a DataFrame's column names are the input names
+            given = metadata.get("param_names")
+            if given is not None and list(given) != columns:
+                raise ValueError(f"`metadata['param_names']` {list(given)!r} disagrees with the column "
+                                 f"names of `X` {columns!r}; drop one or make them equal")
+            metadata["param_names"] = columns
         d = X.shape[1]
         seeds = np.random.SeedSequence(opts["seed"]).spawn(3)
 
         if validation is not None:
+            if y_ndim == 1 and isinstance(validation, (tuple, list)) and len(validation) == 2:
+                Yv = _numeric(validation[1], "validation Y")  # 1-D like y: one output
+                validation = (validation[0], Yv.reshape(-1, 1) if Yv.ndim == 1 else Yv)
             Xv, Yv = check_validation(validation, d, Y.shape[1], np.float64)
             Xt, Yt = X, Y
         else:
@@ -378,10 +538,14 @@ class Surrogate:
         self.guard_ = DomainGuard(lower, upper, names)
         self.calibration_ = 1.0
         if K > 1 and Xv is not None:
-            mean, std = self._mean_std(self.predict_members(Xv, domain="ignore"))
+            mean, std = self._mean_std(np.stack(self._member_profiles(Xv, "ignore")))  # Xv: checked
             self.calibration_ = calibration_factor(Yv, mean, std)
         self.metadata_ = metadata
         self.n_features_in_ = d
+        self.__dict__.pop("feature_names_in_", None)  # a refit on an array forgets the old names
+        if columns is not None:
+            self.feature_names_in_ = np.array(columns, dtype=object)
+        self.y_ndim_ = y_ndim
         self.fit_seconds_ = time.perf_counter() - t0
         self.n_train_ = int(Xt.shape[0])
         self.n_val_ = 0 if Xv is None else int(Xv.shape[0])
@@ -460,6 +624,8 @@ class Surrogate:
     def predict(self, X, domain=None, return_std=False):
         """Profiles (n, m) at parameter points X (n, d); a single point (d,) gives (m,).
 
+        For a model fitted on a 1-D y, (n,) and a scalar. A DataFrame X must
+        have the columns the model was fitted with, in that order.
         For an ensemble, the mean of the members' profiles. With
         `return_std`, also the predictive spread of the same shape: the
         members' standard deviation (ddof=1) times `calibration_` (for a
@@ -471,24 +637,92 @@ class Surrogate:
         if return_std and len(self.members_) < 2:
             raise ValueError("`return_std=True` needs an ensemble; this model has one network "
                              "(fit with Surrogate(ensemble=K), K >= 2)")
-        X = np.asarray(X)
-        single = X.ndim == 1
-        profiles = self._member_profiles(X[None, :] if single else X, domain)
+        X, single = self._input(X)
+        profiles = self._member_profiles(X, domain)
         if len(profiles) == 1:
-            return profiles[0][0] if single else profiles[0]
-        mean, std = self._mean_std(np.stack(profiles))
+            mean, std = profiles[0], None
+        else:
+            mean, std = self._mean_std(np.stack(profiles))
+        mean = self._shaped(mean, single)
+        return (mean, self._shaped(std, single)) if return_std else mean
+
+    def _shaped(self, Y, single):
+        """Predictions (n, m) in the shape y had in `fit`: (n,) for a 1-D y; one row for one point."""
+        if getattr(self, "y_ndim_", 2) == 1:
+            Y = Y[:, 0]
+        return Y[0] if single else Y
+
+    def _input(self, X, single_point=True):
+        """X as a 2-D numeric array of the model's width, and whether it was one point (d,).
+
+        A DataFrame's column names are checked against the names the model
+        was fitted with; a wrong width is refused in scikit-learn's words.
+        """
+        names = _column_names(X, "X")
+        self._check_names(names)
+        X = _numeric(X, "X")
+        d = self.n_inputs
+        single = X.ndim == 1 and single_point
         if single:
-            mean, std = mean[0], std[0]
-        return (mean, std) if return_std else mean
+            if X.shape[0] != d:
+                raise ValueError(f"`X` of shape {X.shape} is not one point of the model's {d} input(s); "
+                                 f"pass a 2-D array (n, {d}): reshape it with X.reshape(-1, {d}) if it "
+                                 "holds samples one after another")
+            X = X[None, :]
+        if X.ndim != 2:
+            raise ValueError(f"`X` must be a 2-D array (n, {d}) (rows are samples), got shape {X.shape}: "
+                             f"reshape it, e.g. X.reshape(-1, {d})")
+        if X.shape[1] != d:
+            raise ValueError(f"X has {X.shape[1]} features, but Surrogate is expecting {d} features "
+                             f"as input (`X` must have shape (n, {d}))")
+        if X.shape[0] == 0:
+            raise ValueError(f"`X` must have at least one row, got shape {X.shape}")
+        # finite (checked by _numeric), and no real dtype overflows float64
+        return np.ascontiguousarray(X, dtype=np.float64), single
+
+    def _check_names(self, names):
+        """Column names of the X given to a method against those the model knows (see `_input`)."""
+        fitted = getattr(self, "feature_names_in_", None)
+        known = list(fitted) if fitted is not None else self.metadata_.get("param_names")
+        if names is None:
+            if fitted is not None:
+                warnings.warn("X does not have valid feature names, but Surrogate was fitted with "
+                              "feature names", UserWarning, stacklevel=4)
+        elif not isinstance(known, list) or len(known) != self.n_inputs:
+            warnings.warn("X has feature names, but Surrogate was fitted without feature names",
+                          UserWarning, stacklevel=4)
+        elif names != known:
+            raise ValueError(f"The feature names should match those that were passed during fit: "
+                             f"`X` has columns {names!r}, the model's inputs are {known!r}")
 
     def predict_members(self, X, domain=None):
         """Every member's profiles at the points X (n, d): shape (K, n, m)."""
         self._require_fitted("predict with")
-        return np.stack(self._member_profiles(X, domain))
+        return np.stack(self._member_profiles(self._input(X, single_point=False)[0], domain))
+
+    def score(self, X, y, sample_weight=None):
+        """R^2 of `predict(X)` against y, averaged uniformly over the outputs (scikit-learn's
+        regressor score). y is (n, m), or (n,) for a model fitted on a 1-D y;
+        `sample_weight`, optional, weighs the n samples."""
+        self._require_fitted("score")
+        X, _ = self._input(X, single_point=False)
+        pred = self._member_profiles(X, None)
+        pred = pred[0] if len(pred) == 1 else self._mean_std(np.stack(pred))[0]
+        y = _numeric(y, "y")
+        y = check_array(y.reshape(-1, 1) if y.ndim == 1 else y, "y", pred.shape[1], np.float64)
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(f"`X` and `y` need the same number of rows, got {X.shape[0]} and {y.shape[0]}")
+        if sample_weight is not None:
+            w = _numeric(sample_weight, "sample_weight").astype(np.float64)
+            if w.shape != (y.shape[0],) or not np.isfinite(w).all() or (w < 0).any() or not w.sum() > 0:
+                raise ValueError(f"`sample_weight` must hold {y.shape[0]} finite weights >= 0, not all 0, "
+                                 f"got shape {w.shape}")
+            sample_weight = w
+        return _r2(y, pred, sample_weight)
 
     def _member_profiles(self, X, domain):
+        """Each member's profiles at X, checked by `_input`."""
         mode = check_domain_mode(self.domain if domain is None else domain)
-        X = check_array(X, "X", self.n_inputs, np.float64)
         self.guard_.check(X, mode)
         Z = self.scaling_.encode_x(X, self.net_.dtype)
         threads = 1 if self.threads == "auto" else self.threads
@@ -508,9 +742,7 @@ class Surrogate:
         """
         self._require_fitted("differentiate")
         mode = check_domain_mode(self.domain if domain is None else domain)
-        X = np.asarray(X)
-        single = X.ndim == 1
-        X2 = check_array(X[None, :] if single else X, "X", self.n_inputs, np.float64)
+        X2, single = self._input(X)
         self.guard_.check(X2, mode)
         # the ensemble's mean is linear in its members: its Jacobian is their mean
         J = _jacobian.jacobian(self.members_[0], self.scaling_, X2)
@@ -564,6 +796,10 @@ class Surrogate:
             "n_val": self.n_val_,
             "input_box": {"lower": self.guard_.lower.tolist(), "upper": self.guard_.upper.tolist()},
             "metadata": self.metadata_,
+            # optional fields (absent from files before 0.3, which load as False and 2): whether
+            # the input names (metadata.param_names) came from a DataFrame, and y's ndim in fit
+            "feature_names_in": getattr(self, "feature_names_in_", None) is not None,
+            "y_ndim": getattr(self, "y_ndim_", 2),
         }
         arrays = {"params": params, "x_mean": scaling.x_mean, "x_scale": scaling.x_scale,
                   "x_lower": self.guard_.lower, "x_upper": self.guard_.upper,
@@ -594,6 +830,9 @@ class Surrogate:
         header, a = io.read_model_file(path, expect)
         if not (a["x_scale"] > 0).all() or not (a["x_lower"] <= a["x_upper"]).all():
             raise io.ModelFileError(f"{path}: `x_scale` must be > 0 and `x_lower` <= `x_upper`")
+        if checked["y_ndim"] == 1 and a["y_mean"].size != 1:
+            raise io.ModelFileError(f"{path}: header field 'y_ndim' is 1, but the model has "
+                                    f"{a['y_mean'].size} outputs")
         model = cls(**checked["options"])
         nets = []
         for row in a["params"].reshape(-1, a["params"].shape[-1]):  # version 1: one row
@@ -608,6 +847,9 @@ class Surrogate:
         model.guard_ = DomainGuard(a["x_lower"], a["x_upper"], checked["names"])
         model.metadata_ = checked["metadata"]
         model.n_features_in_ = scaling.x_mean.size
+        if checked["feature_names_in"]:
+            model.feature_names_in_ = np.array(checked["names"], dtype=object)
+        model.y_ndim_ = checked["y_ndim"]
         model.fit_seconds_ = header.get("fit_seconds")
         model.n_train_, model.n_val_ = header.get("n_train"), header.get("n_val")
         return model
@@ -687,10 +929,22 @@ def _check_header(path, header):
                      for hs in [header.get("history", {})] + member_histories]
     except (AttributeError, TypeError, ValueError) as exc:
         raise bad("history", "...", f"must map phases to training records ({exc})") from None
+    y_ndim = header.get("y_ndim", 2)
+    if y_ndim not in (1, 2) or isinstance(y_ndim, bool):
+        raise bad("y_ndim", y_ndim, "must be 1 or 2")
+    if y_ndim == 1 and sizes[-1] != 1:
+        raise bad("y_ndim", y_ndim, "cannot be 1 for a model of several outputs")
+    feature_names_in = header.get("feature_names_in", False)
+    if not isinstance(feature_names_in, bool):
+        raise bad("feature_names_in", feature_names_in, "must be true or false")
+    if feature_names_in and metadata.get("param_names") != names:
+        raise bad("feature_names_in", feature_names_in,
+                  f"needs 'metadata.param_names' to list {sizes[0]} input names")
     calibration = header.get("calibration", 1.0)
     if isinstance(calibration, bool) or not isinstance(calibration, (int, float)) \
             or not (math.isfinite(calibration) and calibration > 0):
         raise bad("calibration", calibration, "must be a finite number > 0")
     return {"version": version, "sizes": sizes, "activations": acts, "dtype": np.dtype(dtype),
             "y_scale": float(y_scale), "options": options, "metadata": metadata, "names": names,
-            "ensemble": ensemble, "histories": histories, "calibration": float(calibration)}
+            "ensemble": ensemble, "histories": histories, "calibration": float(calibration),
+            "y_ndim": y_ndim, "feature_names_in": feature_names_in}
