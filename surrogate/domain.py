@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 
-__all__ = ["DomainGuard", "OutOfDomainError", "OutOfDomainWarning", "DOMAIN_MODES"]
+__all__ = ["DomainGuard", "OutOfDomainError", "OutOfDomainWarning", "UncertainPredictionWarning", "DOMAIN_MODES"]
 
 DOMAIN_MODES = ("warn", "raise", "ignore")
 SLACK = 1e-9  # of each input's range: round-off at the boundary is inside
@@ -16,6 +16,32 @@ class OutOfDomainError(ValueError):
 
 class OutOfDomainWarning(UserWarning):
     """`predict` was asked for a point outside the training box (domain="warn")."""
+
+
+class UncertainPredictionWarning(UserWarning):
+    """An ensemble's members disagree at some points more than at any validation case."""
+
+
+def rms_spread(std):
+    """Each profile's root-mean-square spread over the grid, from std (n, m)."""
+    return np.sqrt(np.mean(np.square(std), axis=1))
+
+
+def check_spread(rms, limit, stacklevel=3):  # 3: the caller of predict
+    """Warn if any profile's RMS spread `rms` (n,) exceeds `limit`; the mask of those rows.
+
+    Inside the box a surrogate can still be unsure: where the ensemble's
+    members disagree more than on every validation case, the fit was never
+    checked at such a spread, and its error there is unknown.
+    """
+    rows = rms > limit
+    if rows.any():
+        warnings.warn(f"{int(rows.sum())} of {rms.size} prediction(s) have an ensemble spread (RMS over "
+                      f"the grid, up to {float(rms.max()):.3g}) above the largest seen on the validation "
+                      f"cases ({limit:.3g}): the members disagree there more than anywhere the fit was "
+                      f"checked; treat these predictions as uncertain, or solve there",
+                      UncertainPredictionWarning, stacklevel=stacklevel)
+    return rows
 
 
 def check_domain_mode(value, name="domain"):

@@ -45,7 +45,8 @@ from . import io
 from . import jacobian as _jacobian
 from ._checks import check_array, check_in_range, check_int, check_pair, check_positive, check_validation
 from .activations import ACTIVATIONS
-from .domain import DomainGuard, OutOfDomainError, OutOfDomainWarning, check_domain_mode
+from .domain import (DomainGuard, OutOfDomainError, OutOfDomainWarning, check_domain_mode, check_spread,
+                     rms_spread)
 from .network import MLP
 from .optimizers import LBFGS, Adam, CosineDecay
 from .scaling import Scaling
@@ -343,6 +344,9 @@ class Surrogate:
     guard_ (`DomainGuard`), history_ (phase -> `History`, member 0's),
     histories_ (one such dict per member), calibration_ (the factor on the
     members' std, see `calibration_factor`; 1.0 without a validation split),
+    spread_limit_ (an ensemble's largest calibrated RMS spread over the
+    validation cases: `predict` warns, `UncertainPredictionWarning`, where
+    the spread exceeds it, unless `domain` is "ignore"; None without one),
     fit_seconds_, n_train_, n_val_, metadata_, n_features_in_ (d),
     feature_names_in_ (only when X was a DataFrame with string column
     names: those names, which are also the input names), y_ndim_ (1 when
@@ -536,10 +540,13 @@ class Surrogate:
         self.members_, self.net_, self.scaling_ = nets, nets[0], scaling
         self.histories_, self.history_ = histories, histories[0]
         self.guard_ = DomainGuard(lower, upper, names)
-        self.calibration_ = 1.0
+        self.calibration_, self.spread_limit_ = 1.0, None
         if K > 1 and Xv is not None:
             mean, std = self._mean_std(np.stack(self._member_profiles(Xv, "ignore")))  # Xv: checked
             self.calibration_ = calibration_factor(Yv, mean, std)
+            # the largest calibrated spread of a validation case: beyond it, members disagree
+            # more than anywhere the fit was checked
+            self.spread_limit_ = float(rms_spread(std).max() * self.calibration_)  # std: uncalibrated
         self.metadata_ = metadata
         self.n_features_in_ = d
         self.__dict__.pop("feature_names_in_", None)  # a refit on an array forgets the old names
@@ -643,6 +650,9 @@ class Surrogate:
             mean, std = profiles[0], None
         else:
             mean, std = self._mean_std(np.stack(profiles))
+            mode = check_domain_mode(self.domain if domain is None else domain)
+            if mode != "ignore" and getattr(self, "spread_limit_", None) is not None:
+                check_spread(rms_spread(std), self.spread_limit_)
         mean = self._shaped(mean, single)
         return (mean, self._shaped(std, single)) if return_std else mean
 
@@ -723,7 +733,7 @@ class Surrogate:
     def _member_profiles(self, X, domain):
         """Each member's profiles at X, checked by `_input`."""
         mode = check_domain_mode(self.domain if domain is None else domain)
-        self.guard_.check(X, mode)
+        self.guard_.check(X, mode, stacklevel=4)  # 4: the caller of predict, predict_members, score
         Z = self.scaling_.encode_x(X, self.net_.dtype)
         threads = 1 if self.threads == "auto" else self.threads
         return [self.scaling_.decode(net._forward(Z, threads=threads)) for net in self.members_]
@@ -791,6 +801,7 @@ class Surrogate:
             "history": {phase: h.to_dict() for phase, h in self.history_.items()},
             "member_histories": [{phase: h.to_dict() for phase, h in hs.items()} for hs in self.histories_[1:]],
             "calibration": self.calibration_,
+            "spread_limit": getattr(self, "spread_limit_", None),
             "fit_seconds": self.fit_seconds_,
             "n_train": self.n_train_,
             "n_val": self.n_val_,
@@ -844,6 +855,7 @@ class Surrogate:
         model.members_, model.net_, model.scaling_ = nets, nets[0], scaling
         model.histories_, model.history_ = checked["histories"], checked["histories"][0]
         model.calibration_ = checked["calibration"]
+        model.spread_limit_ = checked["spread_limit"]
         model.guard_ = DomainGuard(a["x_lower"], a["x_upper"], checked["names"])
         model.metadata_ = checked["metadata"]
         model.n_features_in_ = scaling.x_mean.size
@@ -944,7 +956,12 @@ def _check_header(path, header):
     if isinstance(calibration, bool) or not isinstance(calibration, (int, float)) \
             or not (math.isfinite(calibration) and calibration > 0):
         raise bad("calibration", calibration, "must be a finite number > 0")
+    spread_limit = header.get("spread_limit")  # absent before 0.3, and for a single network
+    if spread_limit is not None and (isinstance(spread_limit, bool) or not isinstance(spread_limit, (int, float))
+                                     or not (math.isfinite(spread_limit) and spread_limit >= 0)):
+        raise bad("spread_limit", spread_limit, "must be null or a finite number >= 0")
     return {"version": version, "sizes": sizes, "activations": acts, "dtype": np.dtype(dtype),
             "y_scale": float(y_scale), "options": options, "metadata": metadata, "names": names,
             "ensemble": ensemble, "histories": histories, "calibration": float(calibration),
-            "y_ndim": y_ndim, "feature_names_in": feature_names_in}
+            "y_ndim": y_ndim, "feature_names_in": feature_names_in,
+            "spread_limit": None if spread_limit is None else float(spread_limit)}
