@@ -1,5 +1,5 @@
 """Training: epochs of compiled mini-batch SGD/Adam, or full-batch L-BFGS,
-with validation, early stopping, history and progress."""
+with validation, early stopping, history and progress (docs/maths.md, Secs. 2 and 4)."""
 import time
 from dataclasses import dataclass, field
 
@@ -122,7 +122,7 @@ def train(net, X, Y, optimizer, batch_size=16, epochs=100, shuffle=True, seed=No
         SGD/Adam run `epochs` epochs of mini-batch updates, each epoch one
         compiled call. LBFGS runs at most `epochs` full-batch iterations.
     batch_size : int
-        Mini-batch size (the notes suggest 16). A last smaller batch is
+        Mini-batch size m of Eqs. (11)-(13) in docs/maths.md. A last smaller batch is
         averaged over its own size.
     shuffle, seed : bool, int or numpy.random.Generator
         Draw a new order of the samples each epoch from `seed`; with
