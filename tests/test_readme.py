@@ -23,7 +23,11 @@ later is picked up without touching this file:
   says install, test or benchmark are not usage: their blocks are skipped.
 
 Everything runs in a fresh temporary directory, so files the examples write
-(``heat.npz``, ``heat-run/``, ...) are the examples' own.
+(``heat.npz``, ``heat-run/``, ...) are the examples' own, and on one Numba
+thread, as the README advises for a shared machine: there a parallel region
+can wait a scheduler time slice for a descheduled thread (the engine
+example's L-BFGS polish was measured 6x slower on two threads of a loaded
+2-core machine).
 """
 import os
 import pathlib
@@ -127,7 +131,18 @@ def test_every_readme_usage_example_runs(tmp_path, monkeypatch):
     blocks = usage_blocks(README.read_text())
     assert sum(lang == "python" for _, lang, _ in blocks) >= 5 and any(lang in SHELL for _, lang, _ in blocks)
     monkeypatch.chdir(tmp_path)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    import numba
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+           "NUMBA_NUM_THREADS": "1"}
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        _run_blocks(blocks, env, monkeypatch)
+    finally:
+        numba.set_num_threads(threads)
+
+
+def _run_blocks(blocks, env, monkeypatch):
     module = types.ModuleType("readme_examples")
     monkeypatch.setitem(sys.modules, module.__name__, module)
     timings = []
@@ -146,3 +161,15 @@ def test_every_readme_usage_example_runs(tmp_path, monkeypatch):
                 assert proc.returncode == 0, f"{where}: `surrogate {shlex.join(args)}` failed:\n{proc.stderr}"
         timings.append((time.perf_counter() - t0, where))
         print(f"{timings[-1][0]:6.1f} s  {where}", file=sys.__stderr__, flush=True)  # seen even under capture
+
+
+def test_a_broken_example_fails_the_runner(tmp_path, monkeypatch):
+    """The runner is not a test that cannot fail: a python block that raises, or a `surrogate`
+    command that exits non-zero, is reported with its block; names flow from block to block."""
+    monkeypatch.chdir(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    _run_blocks([("Use", "python", "x = 41\n"), ("Use", "python", "assert x + 1 == 42\n")], env, monkeypatch)
+    with pytest.raises(AssertionError, match=r"README block 2 \(python, section 'Use'\) failed: NameError"):
+        _run_blocks([("Use", "python", "y = 1\n"), ("Use", "python", "print(X_never_defined)\n")], env, monkeypatch)
+    with pytest.raises(AssertionError, match=r"`surrogate generate nosuch -n 5 --out x.npz --quick` failed"):
+        _run_blocks([("Use", "bash", "surrogate generate nosuch -n 5 --out x.npz\n")], env, monkeypatch)
