@@ -7,7 +7,7 @@ shuffled epochs of plain SGD and returns what it trained. Only ``run()`` is
 timed. A peer whose library is missing raises ImportError, and the benchmark
 skips it with a note.
 
-All use the notes' cost C = 1/(2n) sum_x ||y - a^L||^2 (Eq. 8) on each
+All use the cost C = 1/(2n) sum_x ||y - a^L||^2 (docs/maths.md, Eq. 8) on each
 mini-batch, so the learning rate means the same -- except scikit-learn, whose
 squared loss also divides by the number of outputs (a smaller step on M and W;
 the same work per step).
@@ -18,7 +18,7 @@ import numpy as np
 
 
 def glorot(sizes, dtype, seed=0):
-    """Weights w[l] of shape (sizes[l+1], sizes[l]) (the notes' w_jk) and biases b[l]."""
+    """Weights w[l] of shape (sizes[l+1], sizes[l]) (w_jk of docs/maths.md, Eq. 5) and biases b[l]."""
     rng = np.random.default_rng(seed)
     w = [rng.uniform(-1, 1, (n_out, n_in)) * np.sqrt(6 / (n_in + n_out))
          for n_in, n_out in zip(sizes[:-1], sizes[1:])]

@@ -412,9 +412,11 @@ def _versions():
 def _progress_bar(progress, total, initial, desc):
     from tqdm.auto import tqdm
 
-    # None: a bar only for runs that last more than 2 s.
+    # True: a bar. None: a bar only on a terminal (tqdm's own test, disable=None)
+    # and only for runs that last more than 2 s. Redrawn at most twice a second.
     return tqdm(total=total, initial=initial, desc=desc, unit="sample",
-                disable=progress is False, delay=0.0 if progress else 2.0)
+                disable=None if progress is None else not progress, delay=0.0 if progress else 2.0,
+                mininterval=0.5)
 
 
 # ------------------------------------------------------------------ the run
@@ -559,7 +561,7 @@ def generate(problem, n, method="sobol", seed=0, workers=None, client=None, cach
     cache       a directory: finished batches are written there as they
                 complete, and a rerun with the same arguments computes only
                 what is missing.  A cache made with other arguments is refused.
-    progress    True, False, or None (a bar if the run lasts more than 2 s).
+    progress    True, False, or None (a bar on a terminal, if the run lasts more than 2 s).
     batch_size  samples per task (default about n / 64); part of the cache identity.
     timeout     seconds one solve may take, or None (the default: wait for
                 ever, so a hung solver hangs the run).  A solve still running

@@ -1,6 +1,6 @@
 """surrogate: Numba-JIT neural networks that stand in for slow physics solvers.
 
-The learning engine knows no physics: `MLP` (the network of the notes,
+The learning engine knows no physics: `MLP` (the network of docs/maths.md,
 Eqs. 1-24), optimisers, `train`, the `Surrogate` model built on them, held-out
 `metrics`, pickle-free model files (`io`) and figures (`plotting`, imported on
 first use since it loads matplotlib).

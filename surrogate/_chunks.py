@@ -66,7 +66,7 @@ def accumulate(params, X, Y, rows, start, stop, lay, WS, G, n_chunks):
 
 @jit()
 def batch_grad(params, X, Y, rows, start, stop, lay, WS, G, grad, n_chunks):
-    """grad <- (1/n) sum_x dC_x/dparams over the batch, Eqs. (12)-(13); returns C."""
+    """grad <- (1/n) sum_x dC_x/dparams over the batch, docs/maths.md Eqs. (12)-(13); returns C."""
     n = stop - start
     cost = accumulate(params, X, Y, rows, start, stop, lay, WS, G, n_chunks)
     grad[:] = sum_chunks(G, n_chunks)[:grad.size]

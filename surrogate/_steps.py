@@ -1,5 +1,6 @@
 """The optimiser step: one update of every parameter from the summed chunk
-gradients (SGD with momentum or Nesterov, Adam), run serially in compiled code."""
+gradients (SGD with momentum or Nesterov, Adam), run serially in compiled code:
+docs/maths.md, Eqs. (12)-(13) and (25)-(27)."""
 from collections import namedtuple
 
 import numpy as np

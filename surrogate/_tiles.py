@@ -1,5 +1,5 @@
 """Per-tile micro-kernels: one thread carries a tile of up to TILE samples
-through the network, forward (Eqs. 1-7) and backward (Eqs. 15-24).
+through the network, forward (docs/maths.md, Eqs. 1-7) and backward (Eqs. 15-24).
 
 The plain equations, for sample x with input a^0 = x, layers l = 1..L:
 
@@ -10,15 +10,16 @@ The plain equations, for sample x with input a^0 = x, layers l = 1..L:
     dC_x/db^l = delta^l,            dC_x/dw^l = delta^l (a^{l-1})^T    (15), (16)
 
 `tests/naive.py` transcribes exactly these lines in NumPy; every kernel here
-is checked against it. Conventions, and where the code departs from the notes:
+is checked against it. Conventions, and where the code departs from the symbols of
+docs/maths.md:
 
-* Layer l's weight matrix `w` (shape (J, K), entry [j, k] is the notes' w_jk)
+* Layer l's weight matrix `w` (shape (J, K), entry [j, k] is w_jk of Eq. 5)
   and bias `b` are views sliced from the flat `params` buffer, so LLVM sees
   plain strided loops it can vectorise. 2-D views come from `_views.matrix`,
   which skips reshape's run-time work.
-* Layers are indexed from 0 for the first computing layer: the notes' layer l
+* Layers are indexed from 0 for the first computing layer: layer l of the equations
   is index l-1 here, and `a[0]` is the input x.
-* Tile buffers are sample-major, `a[t, k]`, whereas the notes write column
+* Tile buffers are sample-major, `a[t, k]`, whereas the equations use column
   vectors a_k; each weight row is loaded once per tile, not once per sample.
 * Inner loops are register-blocked (several rows and samples per pass);
   layers with fewer than NARROW inputs vectorise over outputs instead.

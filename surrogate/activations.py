@@ -1,4 +1,4 @@
-"""Activation functions by name: the notes' Eqs. (2)-(4) and smooth extras.
+"""Activation functions by name: docs/maths.md, Eqs. (2)-(4), and smooth extras.
 
 Each name maps to an integer code that the compiled kernels switch on once
 per layer (not per element), and to the weight initialisation that suits it.
@@ -7,7 +7,7 @@ The element-wise code lives in `_kernels._activate`.
 
 IDENTITY, STEP, RELU, SIGMOID, TANH, SOFTPLUS, SILU = range(7)
 
-#: name -> kernel code. `identity` is the notes' "None", sigma(z) = z.
+#: name -> kernel code. `identity` is sigma(z) = z, for the output layer of a regression.
 ACTIVATIONS = {
     "identity": IDENTITY,
     "step": STEP,          # Eq. (2)

@@ -3,7 +3,7 @@
 Each file computes exactly what `Surrogate.predict` computes, in float64:
 
     z   = (x - x_mean) / x_scale                       the input scaling
-    a^l = sigma_l(w^l a^{l-1} + b^l),  a^0 = z         the network (Eqs. 5, 7)
+    a^l = sigma_l(w^l a^{l-1} + b^l),  a^0 = z         the network (docs/maths.md, Eqs. 5, 7)
     y   = (a^L decoder) + y_mean                       the output basis, decoder = y_scale basis
 
 and the C and Fortran versions also flag x outside the training box, as the

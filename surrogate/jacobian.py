@@ -6,7 +6,7 @@ so by the chain rule
     dy/dx = decoder^T  (da^L/dz)  diag(1 / x_scale)          (m, k) (k, d) (d, d)
 
 The middle factor is the network's k x d Jacobian, built layer by layer from
-the same equations as the forward pass (Eqs. 5, 7) and the same sigma' that
+the same equations as the forward pass (docs/maths.md, Eqs. 5, 7) and the same sigma' that
 back-propagation uses (`_tiles._activate`):
 
     forward mode:  T^l = diag(sigma'(z^l)) w^l T^{l-1},   T^0 = diag(1/x_scale)   (d tangents)

@@ -1,4 +1,4 @@
-"""The multilayer perceptron of the notes, Eqs. (1)-(7), with one flat
+"""The multilayer perceptron of docs/maths.md, Eqs. (1)-(7), with one flat
 parameter buffer and per-layer views into it."""
 import threading
 
@@ -52,7 +52,7 @@ class MLP:
     dtype : numpy.float64 or numpy.float32
 
     ``params`` holds every weight and bias in one flat array; ``weights[l]``
-    (shape ``(sizes[l+1], sizes[l])``, entry ``[j, k]`` the notes' w_jk) and
+    (shape ``(sizes[l+1], sizes[l])``, entry ``[j, k]`` is w_jk of Eq. (5)) and
     ``biases[l]`` are views into it, so writing either changes the other.
     """
 

@@ -1,4 +1,5 @@
-"""Optimisers (SGD with momentum/Nesterov, Adam, L-BFGS) and learning-rate schedules.
+"""Optimisers (SGD with momentum/Nesterov, Adam, L-BFGS) and learning-rate schedules
+(docs/maths.md, Sec. 4).
 
 SGD and Adam steps run inside the compiled epoch (`_steps.apply_step`); these
 classes hold their hyper-parameters and state. L-BFGS is full-batch through

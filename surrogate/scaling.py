@@ -7,7 +7,7 @@ a few coefficients on an orthonormal basis (PCA of the centred outputs).
 
 One scalar `y_scale` for every coefficient keeps the network's quadratic
 cost (Eq. 8) proportional to the L2 error of the profile, since the basis
-is orthonormal.
+is orthonormal: docs/maths.md, Eqs. (30)-(33).
 """
 import numpy as np
 

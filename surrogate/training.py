@@ -1,6 +1,5 @@
 """Training: epochs of compiled mini-batch SGD/Adam, or full-batch L-BFGS,
-with validation, early stopping, history and progress."""
-import sys
+with validation, early stopping, history and progress (docs/maths.md, Secs. 2 and 4)."""
 import time
 from dataclasses import dataclass, field
 
@@ -59,6 +58,20 @@ def _check_inputs(net, X, Y, validation):
     return X, Y, validation
 
 
+#: seconds between redraws of a progress bar: a fit's epochs take milliseconds,
+#: and redrawing after each would cost more than the epoch in a slow terminal
+BAR_INTERVAL = 0.5
+
+
+def progress_bar(progress, **kwargs):
+    """A tqdm bar: progress=True always, False never, "auto" (or None) when
+    stderr is a terminal (tqdm's own test, ``disable=None``)."""
+    if progress not in (True, False, "auto", None):
+        raise ValueError(f"`progress` must be True, False or 'auto', got {progress!r}")
+    disable = None if progress in ("auto", None) else not progress
+    return tqdm(disable=disable, mininterval=BAR_INTERVAL, **kwargs)
+
+
 class _Monitor:
     """Tracks the best epoch, early stopping, callbacks and the progress bar."""
 
@@ -66,9 +79,7 @@ class _Monitor:
         self.net, self.history = net, history
         self.patience = None if early_stopping is None else check_int("early_stopping", early_stopping)
         self.callbacks = list(callbacks or [])
-        if progress == "auto":
-            progress = sys.stderr.isatty()
-        self.bar = tqdm(total=epochs, desc=desc, unit="epoch", disable=not progress, leave=False)
+        self.bar = progress_bar(progress, total=epochs, desc=desc, unit="epoch", leave=False)
         self.best, self.best_params, self.wait = np.inf, None, 0
         self.t0 = time.perf_counter()
 
@@ -111,7 +122,7 @@ def train(net, X, Y, optimizer, batch_size=16, epochs=100, shuffle=True, seed=No
         SGD/Adam run `epochs` epochs of mini-batch updates, each epoch one
         compiled call. LBFGS runs at most `epochs` full-batch iterations.
     batch_size : int
-        Mini-batch size (the notes suggest 16). A last smaller batch is
+        Mini-batch size m of Eqs. (11)-(13) in docs/maths.md. A last smaller batch is
         averaged over its own size.
     shuffle, seed : bool, int or numpy.random.Generator
         Draw a new order of the samples each epoch from `seed`; with

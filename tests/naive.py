@@ -1,7 +1,7 @@
-"""Plain NumPy transcription of the notes, Eqs. (1)-(24), one sample at a time.
+"""Plain NumPy transcription of docs/maths.md, Eqs. (5)-(24), one sample at a time.
 
 Deliberately slow and literal: the reference the compiled kernels are checked
-against. Column-vector convention as in the notes: a^l = sigma(w^l a^{l-1} + b^l).
+against. Column-vector convention as in docs/maths.md: a^l = sigma(w^l a^{l-1} + b^l).
 """
 import numpy as np
 from scipy.special import expit

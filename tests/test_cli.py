@@ -1,5 +1,7 @@
 """The `surrogate` command end to end on small problems, and its user-error paths."""
+import io
 import json
+import re
 import subprocess
 import sys
 
@@ -11,6 +13,8 @@ from surrogate.workflow.cli import main
 from surrogate.metrics import rel_l2
 from surrogate.model import Surrogate
 
+COMMANDS = ("problems", "generate", "train", "evaluate", "run", "adapt")
+ERROR_LINE = re.compile(r"^surrogate( (problems|generate|train|evaluate|run|adapt))?: error: \S")
 QUICK_RUN_KEYS = {"problem", "interpolation", "extrapolation", "speedup_per_profile",
                   "fit_seconds", "n_train", "solver_seconds_per_profile"}
 
@@ -57,7 +61,7 @@ def test_evaluate_writes_metrics_report_and_plots(heat_files, capsys):
     assert doc["problem"] == "heat" and doc["test"]["n_profiles"] == 48
     assert doc["n_outside_training_box"] == 0  # the model was trained on these very cases
     assert doc["test"]["rel_l2_mean"] >= 0 and doc["speedup_per_profile"] > 0
-    for png in ("profiles_test.png", "error_vs_parameters_test.png", "error_along_grid_test.png", "loss.png"):
+    for png in ("profiles_test.png", "error_vs_parameters.png", "error_along_grid.png", "loss.png"):
         assert (out / png).stat().st_size > 1000
         assert f"]({png})" in (out / "report.md").read_text()
     assert "relative L2 error, mean" in capsys.readouterr().out
@@ -73,8 +77,8 @@ def test_run_quick_writes_the_report_folder(tmp_path):
     assert doc["interpolation"]["rel_l2_mean"] > 0 and doc["extrapolation"]["rel_l2_mean"] > 0
     assert doc["speedup_per_profile"] > 0
     names = ["report.md", "model.npz", "data.npz", "loss.png", "profiles_interpolation.png",
-             "profiles_extrapolation.png", "error_vs_parameters_interpolation.png",
-             "error_along_grid_extrapolation.png"]
+             "profiles_extrapolation.png", "error_vs_parameters.png",
+             "error_along_grid.png"]
     for name in names:
         assert (out / name).is_file(), name
     report = (out / "report.md").read_text()
@@ -96,7 +100,7 @@ def test_run_quick_writes_the_report_folder(tmp_path):
 
 @pytest.mark.parametrize("argv, fragment", [
     (["run", "plasma"], "unknown problem 'plasma'"),
-    (["generate", "heat", "-n", "0", "--out", "x.npz"], "argument -n: must be an integer >= 1, got '0'"),
+    (["generate", "heat", "-n", "0", "--out", "x.npz"], "argument -n/--n: must be an integer >= 1, got '0'"),
     (["generate", "heat", "-n", "5", "--out", "/no/such/dir/x.npz"], "does not exist"),
     (["train", "/no/such/data.npz", "--out", "m.npz"], "not found"),
     (["train", "d.npz", "--out", "m.npz", "--hidden", "64,x"], "argument --hidden"),
@@ -104,7 +108,7 @@ def test_run_quick_writes_the_report_folder(tmp_path):
     (["run", "--epochs", "-3"], "argument --epochs"),
     (["train", "d.npz", "--out", "m.npz", "--validation-fraction", "2"], "argument --validation-fraction"),
     (["frobnicate"], "invalid choice"),
-    (["generate", "heat", "-n", "5", "--out", "x.npz", "--method", "grid"], "unknown sampling method"),
+    (["generate", "heat", "-n", "5", "--out", "x.npz", "--method", "grid"], "argument --method: invalid choice: 'grid'"),
 ])
 def test_user_errors_exit_2_with_one_line(argv, fragment, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -113,7 +117,9 @@ def test_user_errors_exit_2_with_one_line(argv, fragment, capsys, tmp_path, monk
     err = captured.err.strip()
     assert fragment in err
     assert len(err.splitlines()) == 1 and "Traceback" not in err
-    assert err.startswith("surrogate: error:")
+    assert ERROR_LINE.match(err) and err.count("error:") == 1, err
+    command = argv[0] if argv[0] in COMMANDS else None  # an unknown command is the top level's error
+    assert err.startswith(f"surrogate {command}: error: " if command else "surrogate: error: ")
 
 
 def test_corrupted_model_is_a_user_error(tmp_path, heat_files, capsys):
@@ -124,7 +130,7 @@ def test_corrupted_model_is_a_user_error(tmp_path, heat_files, capsys):
     assert len(err.splitlines()) == 1 and "truncated or corrupted" in err
 
 
-@pytest.mark.parametrize("cmd", [[], ["problems"], ["generate"], ["train"], ["evaluate"], ["run"]])
+@pytest.mark.parametrize("cmd", [[], ["problems"], ["generate"], ["train"], ["evaluate"], ["run"], ["adapt"]])
 def test_every_command_has_help(cmd, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([*cmd, "--help"])
@@ -174,7 +180,7 @@ def hostile(tmp_path, monkeypatch):
 def one_line_error(capsys, fragment):
     """The error is one line, the last (progress news may come before it)."""
     lines = capsys.readouterr().err.strip().splitlines()
-    assert lines[-1].startswith("surrogate: error:") and fragment in lines[-1], lines
+    assert ERROR_LINE.match(lines[-1]) and lines[-1].count("error:") == 1 and fragment in lines[-1], lines
     assert not any("Traceback" in line or "error" in line for line in lines[:-1]), lines
 
 
@@ -184,11 +190,15 @@ def one_line_error(capsys, fragment):
     (["generate", "heat", "-n", "5", "--out", "x.npz", "--timeout", "0"], "argument --timeout"),
     (["run", "--timeout", "nan"], "argument --timeout"),
     (["generate", "heat", "-n", "5", "--out", "x.npz", "--scheduler", "nonsense://nowhere"], "--scheduler"),
+    (["adapt", "heat", "-n", "40", "--workers", "2", "--scheduler", "tcp://127.0.0.1:9"], "not both"),
+    (["adapt", "heat", "-n", "40", "--scheduler", "nonsense://nowhere"], "--scheduler"),
+    (["adapt", "heat", "-n", "40", "--timeout", "-1"], "argument --timeout"),
 ])
 def test_bad_options_are_refused_before_any_solve(argv, fragment, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     solved = []
     monkeypatch.setattr(problems, "generate", lambda *a, **k: solved.append(1))
+    monkeypatch.setattr(problems, "solve_points", lambda *a, **k: solved.append(1))
     assert main(argv) == 2
     one_line_error(capsys, fragment)
     assert solved == [] and not (tmp_path / "surrogate-run").exists()
@@ -248,7 +258,7 @@ def test_library_argument_errors_are_user_errors_but_bugs_show_a_traceback(capsy
     assert main(["generate", "heat", "-n", "5", "--out", "x.npz"]) == 1
     err = capsys.readouterr().err
     assert "Traceback" in err and "operands could not be broadcast" in err
-    assert err.strip().splitlines()[-1].startswith("surrogate: internal error (ValueError): this is a bug")
+    assert err.strip().splitlines()[-1].startswith("surrogate generate: internal error (ValueError): this is a bug")
     monkeypatch.setattr(problems, "generate", lambda *a, **k: None.X)
     assert main(["generate", "heat", "-n", "5", "--out", "x.npz"]) == 1
     assert "internal error (AttributeError)" in capsys.readouterr().err
@@ -262,7 +272,7 @@ def test_interrupt_exits_130(capsys, tmp_path, monkeypatch):
 
     monkeypatch.setattr(problems, "generate", interrupted)
     assert main(["generate", "heat", "-n", "5", "--out", "x.npz"]) == 130
-    assert capsys.readouterr().err.strip().splitlines()[-1] == "surrogate: interrupted"
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "surrogate generate: interrupted"
 
 
 def test_generate_timeout_records_hung_solves(hostile, tmp_path, capsys):
@@ -305,3 +315,146 @@ def test_run_with_an_ensemble_reports_its_calibration(tmp_path):
     mean, std = model.predict(test.X, return_std=True)
     inside_band = np.abs(test.Y - mean) <= 2 * std
     assert doc["interpolation"]["coverage_2std"] == pytest.approx(inside_band.mean(), rel=1e-12)
+
+
+# -- one convention for every command ---------------------------------------------------
+
+def _subparsers():
+    from surrogate.workflow.cli import build_parser
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    return parser, action.choices
+
+
+def test_version_prints_the_installed_package_version(capsys):
+    from importlib.metadata import version
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out == version("surrogate-toolkit") + "\n"
+
+
+def test_the_same_option_means_the_same_in_every_command():
+    _, commands = _subparsers()
+    assert set(commands) == set(COMMANDS)
+    seen = {}
+    for name, sub in commands.items():
+        for action in sub._actions:
+            for flag in action.option_strings:
+                seen.setdefault(flag, {})[name] = (action.dest, type(action).__name__, action.nargs)
+    for flag, by_command in seen.items():
+        assert len(set(by_command.values())) == 1, (flag, by_command)
+    # a count of cases (or solver calls) is -n wherever there is one; -q/--quiet is everywhere
+    for name, sub in commands.items():
+        flags = {f for a in sub._actions for f in a.option_strings}
+        assert {"-q", "--quiet"} <= flags, name
+        assert ("-n" in flags) == any(a.dest == "n" for a in sub._actions), name
+    # every command that solves offers the same ways to solve
+    for name in ("generate", "run", "adapt"):
+        flags = {f for a in commands[name]._actions for f in a.option_strings}
+        assert {"-n", "--seed", "--workers", "--scheduler", "--timeout", "--quick", "--out"} <= flags, name
+
+
+@pytest.mark.parametrize("argv", [
+    ["generate", "heat", "-n", "7", "--out", "x.npz"],
+    ["run", "heat", "-n", "7"],
+    ["adapt", "heat", "-n", "7"],
+])
+def test_n_counts_cases_in_every_command_that_solves(argv):
+    parser, _ = _subparsers()
+    assert parser.parse_args(argv).n == 7
+    assert parser.parse_args([argv[0], argv[1], "--n", "9", *argv[4:]]).n == 9
+
+
+def test_help_shows_every_default_and_the_choices(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "400")  # no wrapping inside a value like surrogate-run
+    from surrogate.activations import ACTIVATIONS
+    from surrogate.workflow.run import QUICK, RUN_DEFAULTS
+    _, commands = _subparsers()
+    for name, sub in commands.items():
+        text = " ".join(sub.format_help().split())
+        for action in sub._actions:
+            if action.default in (None, False, "==SUPPRESS==") or action.help in (None, "==SUPPRESS=="):
+                continue
+            flag = action.option_strings[0] if action.option_strings else action.dest
+            assert f"(default: {action.default})" in text or "default:" in action.help, (name, flag)
+    text = " ".join(commands["run"].format_help().split())
+    assert "(default: tanh)" in text and "(default: surrogate-run)" in text
+    assert "{" + ",".join(a for a in ACTIVATIONS if a != "step") + "}" in text
+    assert "{sobol,lhs,halton,random}" in " ".join(commands["generate"].format_help().split())
+    # the per-problem defaults are listed by value, for every command that uses them
+    for name in ("train", "run", "adapt"):
+        lines = [" ".join(line.split()) for line in commands[name].format_help().splitlines()]
+        for problem, d in [*RUN_DEFAULTS.items(), ("--quick", QUICK)]:
+            row = " ".join([{"*": "any other"}.get(problem, problem), str(d["n"]),
+                            ",".join(map(str, d["hidden"])), str(d["epochs"]), str(d["lbfgs_iter"])])
+            assert row in lines, (name, row)
+    assert "RUN_DEFAULTS" not in " ".join(c.format_help() for c in commands.values())
+
+
+@pytest.mark.parametrize("argv, prefix", [
+    (["generate", "heat", "-n", "x", "--out", "x.npz"], "surrogate generate: error: argument -n/--n: "
+                                                         "must be an integer >= 1, got 'x'"),
+    (["run", "-n", "-1"], "surrogate run: error: argument -n/--n: must be an integer >= 1, got '-1'"),
+    (["adapt", "heat", "-n", "0"], "surrogate adapt: error: argument -n/--n: must be an integer >= 1, got '0'"),
+    (["train", "d.npz", "--out", "m.npz", "--activation", "step"], "surrogate train: error: argument "
+                                                                   "--activation: invalid choice: 'step'"),
+    (["evaluate", "m.npz"], "surrogate evaluate: error: the following arguments are required: data"),
+    (["run", "--hidden", "0"], "surrogate run: error: argument --hidden: must be comma-separated positive"),
+    (["--quiet", "run", "plasma"], "surrogate run: error: unknown problem 'plasma'"),
+])
+def test_bad_values_are_one_line_with_one_prefix_and_exit_2(argv, prefix, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    err = captured.err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(prefix), err
+    assert err.count("error:") == 1 and "surrogate: error" not in err
+
+
+class _Terminal(io.StringIO):
+    """A stderr that says it is a terminal, so tqdm would draw its bars on it."""
+
+    def isatty(self):
+        return True
+
+
+def test_quiet_prints_no_progress_and_no_news_only_the_paths(heat_files, tmp_path, monkeypatch, capsys):
+    argv = ["train", str(heat_files / "data.npz"), "--out", str(tmp_path / "m.npz"), "--quick"]
+    # loud, on a terminal: the news and the progress bar are there to be silenced
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    assert main(argv) == 0
+    loud = sys.stderr.getvalue()
+    assert "fitting on" in loud and "epoch" in loud and "\r" in loud  # tqdm redraws with carriage returns
+    for quiet in (argv + ["--quiet"], ["-q"] + argv):
+        monkeypatch.setattr(sys, "stderr", _Terminal())
+        capsys.readouterr()
+        assert main(quiet) == 0
+        assert sys.stderr.getvalue() == ""
+        assert capsys.readouterr().out == f"wrote {tmp_path / 'm.npz'}\n"
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    assert main(["generate", "heat", "-n", "24", "--workers", "1", "--quiet", "--out", str(tmp_path / "d.npz")]) == 0
+    assert sys.stderr.getvalue() == "" and capsys.readouterr().out == f"wrote {tmp_path / 'd.npz'}\n"
+    assert main(["evaluate", str(tmp_path / "m.npz"), str(tmp_path / "d.npz"), "-q", "--out", str(tmp_path / "e")]) == 0
+    assert sys.stderr.getvalue() == ""
+    assert capsys.readouterr().out == f"wrote {tmp_path / 'e'}/metrics.json, report.md and plots\n"
+
+
+def test_train_says_what_it_fits_and_validates_on_and_the_validation_error(heat_files, tmp_path, capsys):
+    data = problems.Dataset.load(heat_files / "data.npz")
+    n_val = round(0.15 * len(data))  # 48 cases: 7 held out, 41 fitted
+    assert main(["train", str(heat_files / "data.npz"), "--out", str(tmp_path / "m.npz"), "--quick"]) == 0
+    err = capsys.readouterr().err
+    assert f"fitting on {len(data) - n_val} cases, validating on {n_val}" in err
+    model = Surrogate.load(tmp_path / "m.npz")
+    assert (model.n_train_, model.n_val_) == (len(data) - n_val, n_val)
+    # the error it quotes is that of the saved model on the held-out cases
+    _, val = data.split((0.85, 0.15), seed=0)
+    err_val = rel_l2(y_true=val.Y, y_pred=model.predict(val.X, domain="ignore"))
+    assert f"relative L2 error on the {n_val} validation cases: mean {err_val.mean():.3g}, " \
+           f"max {err_val.max():.3g}" in err
+    # too few cases to hold any out: refused, naming the option
+    assert main(["train", str(heat_files / "data.npz"), "--out", str(tmp_path / "m.npz"),
+                 "--validation-fraction", "0.01"]) == 2
+    assert "argument --validation-fraction: 48 cases are too few" in capsys.readouterr().err

@@ -214,3 +214,23 @@ def test_blocked_and_chunked_kernels_as_plain_python_agree(tmp_path):
         out[jit_off] = np.load(path)
     np.testing.assert_array_equal(out["1"][:3], [2, 2, 2])  # every pass split into two chunks
     np.testing.assert_allclose(out["1"], out["0"], rtol=1e-10, atol=1e-13)
+
+
+def test_progress_bars_show_on_a_terminal_only_and_redraw_at_most_twice_a_second(monkeypatch):
+    import io
+    import sys
+
+    from surrogate.training import progress_bar
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    for stream, shown in ((io.StringIO(), False), (Terminal(), True)):
+        monkeypatch.setattr(sys, "stderr", stream)
+        for progress, expected in (("auto", shown), (None, shown), (True, True), (False, False)):
+            with progress_bar(progress, total=3) as bar:
+                assert bool(bar.disable) is (not expected), (type(stream).__name__, progress)
+                assert not expected or bar.mininterval == 0.5  # a disabled bar keeps no settings
+    with pytest.raises(ValueError, match="`progress` must be True, False or 'auto'"):
+        progress_bar("yes", total=3)

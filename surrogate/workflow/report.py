@@ -36,23 +36,42 @@ def metrics_document(model, reports, extra):
             "n_train": model.n_train_, "n_validation": model.n_val_}
 
 
-def _plots(out, model, data, report, tag):
+def _param_units(data):
+    """The unit of each parameter of a Dataset (None where its metadata has none)."""
+    units = [p.get("unit") for p in data.metadata.get("parameters", [])]
+    return units if len(units) == len(data.param_names) else None
+
+
+def _plots(out, model, sets, reports):
+    """The figures of held-out sets `sets` (name -> Dataset) with their `reports`:
+    surrogate against solver per set, and the errors of all sets in one figure
+    each (against the parameters, along the grid), a colour per set."""
+    import numpy as np
     from .. import plotting  # matplotlib: loaded only when there is something to draw
-    if getattr(model, "has_std", False):  # an ensemble: its +- 2 std band too
-        pred, std = model.predict(data.X, domain="ignore", return_std=True)
-    else:
-        pred, std = model.predict(data.X, domain="ignore"), None
     paths = {}
-    paths[f"profiles_{tag}"] = out / f"profiles_{tag}.png"
-    plotting.plot_profiles(data.grid, data.Y, pred, rel_l2=report.rel_l2, grid_label=data.grid_name or "x",
-                           value_label=data.output_name or "u", title=f"{tag}: surrogate vs solver", Y_std=std,
-                           path=paths[f"profiles_{tag}"])
-    paths[f"error_vs_parameters_{tag}"] = out / f"error_vs_parameters_{tag}.png"
-    plotting.plot_error_vs_parameters(data.X, report.rel_l2, data.param_names,
-                                      path=paths[f"error_vs_parameters_{tag}"])
-    paths[f"error_along_grid_{tag}"] = out / f"error_along_grid_{tag}.png"
-    plotting.plot_error_along_grid(data.grid, report.error_per_point, grid_label=data.grid_name or "x",
-                                   path=paths[f"error_along_grid_{tag}"])
+    for tag, data in sets.items():
+        if getattr(model, "has_std", False):  # an ensemble: its +- 2 std band too
+            pred, std = model.predict(data.X, domain="ignore", return_std=True)
+        else:
+            pred, std = model.predict(data.X, domain="ignore"), None
+        paths[f"profiles_{tag}"] = out / f"profiles_{tag}.png"
+        plotting.plot_profiles(data.grid, data.Y, pred, rel_l2=reports[tag].rel_l2,
+                               grid_label=data.grid_name or "x", grid_unit=data.grid_unit,
+                               value_label=data.output_name or "u", value_unit=data.output_unit,
+                               X=data.X, param_names=data.param_names, param_units=_param_units(data),
+                               title=f"{tag}: surrogate vs solver", Y_std=std, path=paths[f"profiles_{tag}"])
+    first = next(iter(sets.values()))
+    paths["error_vs_parameters"] = out / "error_vs_parameters.png"
+    plotting.plot_error_vs_parameters(np.vstack([d.X for d in sets.values()]),
+                                      np.concatenate([reports[tag].rel_l2 for tag in sets]),
+                                      first.param_names, param_units=_param_units(first),
+                                      groups=np.concatenate([[tag] * len(d) for tag, d in sets.items()]),
+                                      path=paths["error_vs_parameters"])
+    paths["error_along_grid"] = out / "error_along_grid.png"
+    plotting.plot_error_along_grid(first.grid, {tag: reports[tag].error_per_point for tag in sets},
+                                   grid_label=first.grid_name or "x", grid_unit=first.grid_unit,
+                                   value_label=first.output_name, value_unit=first.output_unit,
+                                   path=paths["error_along_grid"])
     return paths
 
 
@@ -75,8 +94,7 @@ def write_report(out, title, model, reports, sets, doc):
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = {}
-    for name, rep in reports.items():
-        paths.update(_plots(out, model, sets[name], rep, name))
+    paths.update(_plots(out, model, {name: sets[name] for name in reports}, reports))
     paths["loss"] = out / "loss.png"
     plotting.plot_loss(model.history_, path=paths["loss"])
     md = [f"# {title}", ""]

@@ -83,15 +83,30 @@ def model_metadata(data):
 
 
 def fit_dataset(model, train, validation=None, box=None, progress="auto", say=None):
-    """`model.fit` on Datasets; returns the model."""
+    """`model.fit` on Datasets; returns the model.
+
+    say: news before the fit (the cases fitted and validated on) and after it
+    (the time and, given `validation`, the relative L2 error on those cases).
+    """
     if say:
-        say(f"fitting {tuple(model.hidden)} {model.activation} network on {len(train)} cases"
-            + (f", validating on {len(validation)}" if validation is not None else "")
-            + f" (Adam <= {model.epochs} epochs, then L-BFGS <= {model.lbfgs_iter} iterations) ...")
+        if validation is not None:
+            cases = f"fitting on {len(train)} cases, validating on {len(validation)}"
+        else:
+            n_val = int(round(model.validation_fraction * len(train)))  # what Surrogate.fit holds out
+            cases = (f"fitting on {len(train) - n_val} cases, validating on {n_val}"
+                     if n_val >= 1 and len(train) - n_val >= 2 else f"fitting on {len(train)} cases, no validation")
+        say(f"{cases}: {tuple(model.hidden)} {model.activation} network"
+            + (f" x {model.ensemble}" if model.ensemble > 1 else "")
+            + f", Adam <= {model.epochs} epochs, then L-BFGS <= {model.lbfgs_iter} iterations ...")
     model.fit(train.X, train.Y, validation=None if validation is None else (validation.X, validation.Y),
               metadata=model_metadata(train), box=box, progress=progress)
     if say:
-        say(f"  done in {model.fit_seconds_:.1f} s")
+        news = f"  done in {model.fit_seconds_:.1f} s"
+        if validation is not None:
+            err = metrics.rel_l2(y_true=validation.Y, y_pred=model.predict(validation.X, domain="ignore"))
+            news += (f"; relative L2 error on the {len(validation)} validation cases: "
+                     f"mean {err.mean():.3g}, max {err.max():.3g}")
+        say(news)
     return model
 
 
