@@ -59,6 +59,30 @@ def errors(model, test):
     return float(e.mean()), float(np.quantile(e, 0.95))
 
 
+def plot(results, path):
+    """Held-out error against solver calls: median over seeds (line) and each seed (dots),
+    mean and 95th percentile, one panel per problem."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    names = list(dict.fromkeys(r["problem"] for r in results))
+    fig, axes = plt.subplots(1, len(names), figsize=(5.2 * len(names), 4), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        for method, colour in (("sobol", "tab:blue"), ("adaptive", "tab:orange")):
+            rows = [r for r in results if (r["problem"], r["method"]) == (name, method)]
+            ns = sorted({r["n"] for r in rows})
+            for q, style, label in ((0, "-", "mean"), (1, "--", "95th percentile")):
+                ax.plot([r["n"] for r in rows], [r["errors"][q] for r in rows], ".", color=colour, alpha=0.4)
+                ax.plot(ns, [np.median([r["errors"][q] for r in rows if r["n"] == n]) for n in ns], style,
+                        color=colour, label=f"{method}, {label}")
+        ax.set(xscale="log", yscale="log", xlabel="solver calls", ylabel="held-out relative L2 error",
+               title=f"{name}: median over seeds (lines), each seed (dots)")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"wrote {path}")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="smoke run: tiny budgets, network and fit")
@@ -72,8 +96,11 @@ def main():
     p.add_argument("--work", default="bench-adapt", help="folder for caches and results.json")
     p.add_argument("--workers", type=int)
     p.add_argument("--epochs", type=int, help="Adam epochs of every fit (default: the problem's `surrogate run` budget)")
+    p.add_argument("--plot", metavar="PNG", help="only draw the curves of --work's results.json into PNG")
     p.add_argument("--lbfgs-iter", type=int, help="L-BFGS iterations of every fit (default: the problem's `surrogate run` budget)")
     args = p.parse_args()
+    if args.plot:
+        return plot(json.loads((pathlib.Path(args.work) / "results.json").read_text()), args.plot)
     if args.quick:
         args.budgets, args.seeds, args.test, args.initial, args.batch, args.ensemble = [24, 32], [0], 50, 16, 8, 2
     work = pathlib.Path(args.work)
