@@ -209,3 +209,17 @@ def test_default_mesh_is_converged_and_the_next_coarser_is_not():
     coarse = TokamakEquilibrium(n_rho=64, n_theta=128).solve(HARD)
     assert np.max(np.abs(default - ref)) < 1e-3 * 0.75      # 3/4: room for the reference's own error
     assert np.max(np.abs(coarse - ref)) > 1e-3
+
+
+# --------------------------------------------------------------- workflow
+@pytest.mark.slow   # ~15 s: 80 quick solves and a small fit
+def test_quick_workflow_run_solves_fits_and_reports_finite_errors():
+    from surrogate.workflow import run
+
+    result = run("equilibrium", quick=True, workers=1, progress=False)
+    assert result.problem.name == "equilibrium" and result.problem.settings["n_rho"] == 16
+    assert len(result.data) == 80 and np.all(np.isfinite(result.data.Y))
+    for part in ("interpolation", "extrapolation"):
+        report = result.report[part]
+        assert np.isfinite(report.rel_l2_mean) and 0 < report.rel_l2_mean < 1
+    assert np.all(np.isfinite(result.model.predict(result.test.X)))
