@@ -194,6 +194,10 @@ class PolarMesh:
                              f"got {n_theta}")
         if not (0.0 <= delta < 1.0):
             raise ValueError(f"`delta` (triangularity) must be in [0, 1), got {delta!r}")
+        if not (0.0 < a < R0):
+            raise ValueError(f"the minor radius `a` must be in (0, R0 = {R0!r}) m, got {a!r}")
+        if not (kappa > 0.0):
+            raise ValueError(f"`kappa` (elongation) must be positive, got {kappa!r}")
         self.n_rho, self.n_theta = n_rho, n_theta
         self.R0, self.a, self.kappa, self.delta = float(R0), float(a), float(kappa), float(delta)
         rho = np.arange(1, n_rho + 1) / n_rho
@@ -231,16 +235,6 @@ class PolarMesh:
         R = self.R0 + self.a * rho * np.cos(theta + math.asin(self.delta) * np.sin(theta))
         Z = self.kappa * self.a * rho * np.sin(theta)
         return R, Z
-
-    def map_derivatives(self, rho, theta):
-        """(R_rho, R_theta, Z_rho, Z_theta) of the Miller map."""
-        x = math.asin(self.delta)
-        u = theta + x * np.sin(theta)
-        R_rho = self.a * np.cos(u)
-        R_theta = -self.a * rho * np.sin(u) * (1.0 + x * np.cos(theta))
-        Z_rho = self.kappa * self.a * np.sin(theta) * np.ones_like(rho)
-        Z_theta = self.kappa * self.a * rho * np.cos(theta)
-        return R_rho, R_theta, Z_rho, Z_theta
 
     def quadrature(self):
         """Edge-midpoint rule (exact for quadratics): points' R, weights, interpolation matrix.
@@ -340,7 +334,6 @@ class GradShafranov:
         R0 = self.mesh.R0
         Rq = self.R_q
         radial = beta0 * Rq / R0 + (1.0 - beta0) * R0 / Rq
-        psi_n_q = None
         # Start: the current of a parabolic psi_N = rho^2 on the grid.
         rho2 = np.concatenate(([0.0], np.repeat(self.mesh.rho ** 2, self.mesh.n_theta)))
         psi_n_q = self.P @ rho2

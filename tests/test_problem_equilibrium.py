@@ -141,6 +141,8 @@ def test_class_follows_the_problem_contract():
         TokamakEquilibrium(n_rho=2.5)
     with pytest.raises(ValueError, match="delta"):
         PolarMesh(8, 16, R0, 1.0, 1.5, 1.2)
+    with pytest.raises(ValueError, match="minor radius `a`"):
+        PolarMesh(8, 16, R0, 3.5, 1.5, 0.2)
 
 
 def test_picard_failure_is_a_clear_error():
