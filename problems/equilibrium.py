@@ -90,7 +90,7 @@ a parabola through the top node and its neighbours: the boundary is
 up-down symmetric, so the axis lies at Z = 0), j_phi from the profile,
 lambda renormalised to I_p, one back-substitution.  It stops when the
 largest change of psi is below tol = 1e-8 of psi_axis; it converged in
-16-117 iterations over the box (contraction ~0.5 for broad currents, ~0.85
+16-117 iterations over the box (contraction ~0.35 for broad currents, ~0.85
 for peaked, elongated ones; the remaining iteration error is < 1e-7 in
 psi_N), with no under-relaxation needed (``relax`` < 1 is available).
 
