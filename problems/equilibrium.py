@@ -167,7 +167,7 @@ from .base import Parameter, Problem, check_positive_float, check_positive_int
 
 __all__ = ["TokamakEquilibrium", "PolarMesh", "stiffness", "GradShafranov", "MU0"]
 
-MU0 = 4e-7 * math.pi  # vacuum permeability [H/m] (the pre-2019 exact value; the difference is 1e-10)
+MU0 = 4e-7 * math.pi  # vacuum permeability [H/m] (the pre-2019 exact value; CODATA 2018 differs by 5e-10 relative)
 
 
 class PolarMesh:
