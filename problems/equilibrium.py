@@ -51,7 +51,7 @@ can learn it.  (j_phi on the midplane would mostly restate the prescribed
 profile.)  The midplane is the rays theta = 0, pi of the mesh, so the
 nodes lie on the output grid when 2 n_rho is a multiple of 64 (the
 default); otherwise a cubic spline through the midplane nodes (4th order,
-below the discretisation error).
+below the discretisation error), with psi_N = 1 exactly at s = +-1.
 
 Units: s and psi_N dimensionless; psi in Wb/rad, j_phi in A/m^2, R, Z in m.
 
@@ -420,10 +420,22 @@ class TokamakEquilibrium(Problem):
         return solver, psi, info
 
     def midplane_psi_n(self, solver, psi, psi_axis):
-        """psi_N = 1 - psi / psi_axis on the output grid: a cubic spline through the midplane nodes
-        (the nodes themselves when 2 n_rho is a multiple of n_out - 1)."""
+        """psi_N = 1 - psi / psi_axis on the output grid.
+
+        The midplane nodes themselves when the grid is every k-th of them
+        (2 n_rho a multiple of n_out - 1, the default), else a cubic spline
+        through them.  The ends are psi_N = 1 exactly (psi = 0 on the
+        boundary): a spline would leave them an ulp off, and a point that
+        varies by an ulp over the box is not a boundary condition any more.
+        """
         mesh = solver.mesh
-        return CubicSpline(mesh.s, 1.0 - psi[mesh.midplane] / psi_axis)(self.grid)
+        line = 1.0 - psi[mesh.midplane] / psi_axis
+        stride, rest = divmod(mesh.s.size - 1, self.grid.size - 1)
+        if rest == 0:
+            return line[::stride].copy()
+        y = CubicSpline(mesh.s, line)(self.grid)
+        y[0] = y[-1] = 1.0
+        return y
 
     def _solve(self, params):
         solver, psi, info = self.equilibrium(params)

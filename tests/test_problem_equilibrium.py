@@ -168,7 +168,12 @@ def test_output_is_a_normalised_flux_with_its_axis_inside():
     problem = TokamakEquilibrium(n_rho=32, n_theta=64)
     solver, psi, info = problem.equilibrium(MID)
     y = problem.midplane_psi_n(solver, psi, info["psi_axis"])
-    assert y[0] == pytest.approx(1.0, abs=1e-12) and y[-1] == pytest.approx(1.0, abs=1e-12)
+    assert y[0] == 1.0 and y[-1] == 1.0       # exactly: the boundary condition, not a fit
+    # 2 n_rho = 64 = n_out - 1: the output is the midplane nodes themselves.
+    np.testing.assert_array_equal(y, 1.0 - psi[solver.mesh.midplane] / info["psi_axis"])
+    quick = problems.get("equilibrium", quick=True)    # 2 n_rho = 32: a spline, ends still exact
+    y_quick = quick.solve(MID)
+    assert y_quick[0] == 1.0 and y_quick[-1] == 1.0
     assert y.min() > -1e-3 and y.min() < 2e-3     # the axis: psi_N = 0 (between grid points)
     k = int(np.argmin(y))
     assert np.all(np.diff(y[:k]) < 0) and np.all(np.diff(y[k + 1:]) > 0)   # nested surfaces
