@@ -25,13 +25,15 @@ from .heat import Heat
 from .pinch import Pinch
 from .schrodinger import Schrodinger
 from .euler import ShockEntropy
+from .equilibrium import TokamakEquilibrium
 from .transport import CoreTransport
 from .vlasov import VlasovPoisson
 
 ENTRY_POINT_GROUP = "surrogate.problems"
 
 # name -> class; a table, not an if-chain.
-BUILTIN = {cls.name: cls for cls in (Heat, Burgers, Pinch, Schrodinger, ShockEntropy, CoreTransport, VlasovPoisson)}
+BUILTIN = {cls.name: cls for cls in (Heat, Burgers, Pinch, Schrodinger, ShockEntropy, CoreTransport, VlasovPoisson,
+                                          TokamakEquilibrium)}
 
 
 def _registered():

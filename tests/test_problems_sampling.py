@@ -69,7 +69,7 @@ def test_registry_names_and_unknown_name():
         assert problem.grid_name and isinstance(problem.settings, dict)
         for p in problem.parameters:
             assert p.lower < p.upper and p.description and isinstance(p.unit, str)
-    with pytest.raises(ValueError, match="burgers, euler, heat, pinch, schrodinger, transport, vlasov"):
+    with pytest.raises(ValueError, match="burgers, equilibrium, euler, heat, pinch, schrodinger, transport, vlasov"):
         problems.get("navier-stokes")
 
 

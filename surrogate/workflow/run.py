@@ -30,6 +30,7 @@ RUN_DEFAULTS = {
     "vlasov": {"n": 512, "hidden": (64, 64), "epochs": 1000, "lbfgs_iter": 2000},
     "euler": {"n": 256, "hidden": (64, 64), "epochs": 1000, "lbfgs_iter": 2000},
     "transport": {"n": 1000, "hidden": (64, 64), "epochs": 1000, "lbfgs_iter": 2000},
+    "equilibrium": {"n": 512, "hidden": (64, 64), "epochs": 1000, "lbfgs_iter": 2000},
     "*": {"n": 1000, "hidden": (64, 64, 64), "epochs": 1000, "lbfgs_iter": 2000},
 }
 #: quick=True: a smoke test of the whole path in seconds; the numbers mean little.
