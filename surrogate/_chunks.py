@@ -61,7 +61,10 @@ def accumulate(params, X, Y, rows, start, stop, lay, WS, G, n_chunks):
         lo = start + SPLIT * ((n_units * c) // n_chunks)
         hi = min(stop, start + SPLIT * ((n_units * (c + 1)) // n_chunks))
         costs[c] = _chunk_grad(params, X, Y, rows, lo, hi, lay, WS[c], G[c])
-    return costs.sum()
+    total = 0.0
+    for c in range(n_chunks):  # in chunk order: costs.sum() here would be a parallel reduction,
+        total += costs[c]       # its order set by the thread count
+    return total
 
 
 @jit()
