@@ -364,7 +364,7 @@ def _run_dask(problem, tasks, client, window, timeout=None):
         first.append(submit(k, X_batch))
         if len(first) >= window:
             break
-    completed = as_completed(first)
+    completed = as_completed(first, loop=client.loop)  # this client: it need not be the default one
     try:
         for future in completed:
             k = keys.pop(future.key)

@@ -238,7 +238,9 @@ def _executor(args):
     except ImportError:
         raise UserError("--scheduler needs the `distributed` package (pip install distributed)") from None
     try:
-        client = distributed.Client(args.scheduler, timeout=10)
+        # not the process-wide default: it is passed where it is used, and a default
+        # left behind would route later unrelated dask work (xarray writes) to it
+        client = distributed.Client(args.scheduler, timeout=10, set_as_default=False)
     except (OSError, ValueError, TypeError) as exc:
         raise UserError(f"--scheduler: cannot connect to {args.scheduler!r} "
                         f"({type(exc).__name__}: {' '.join(str(exc).split())})") from None
