@@ -174,16 +174,17 @@ def _train(net, X, Y, optimizer, batch_size=16, epochs=100, shuffle=True, seed=N
     history = History()
     monitor = _Monitor(net, history, epochs, early_stopping, callbacks, progress,
                        type(optimizer).__name__)
-    try:
-        if isinstance(optimizer, LBFGS):
-            _run_lbfgs(net, X, Y, optimizer, epochs, validation, monitor, chooser)
-        elif isinstance(optimizer, _FirstOrder):
-            _run_first_order(net, X, Y, optimizer, check_int("batch_size", batch_size),
-                             epochs, shuffle, seed, validation, monitor, chooser)
-        else:
-            raise ValueError(f"`optimizer` must be SGD, Adam or LBFGS, got {optimizer!r}")
-    finally:
-        monitor.finish(restore_best, validation)
+    with chooser:  # validation passes and the monitor run on the chosen thread count too
+        try:
+            if isinstance(optimizer, LBFGS):
+                _run_lbfgs(net, X, Y, optimizer, epochs, validation, monitor, chooser)
+            elif isinstance(optimizer, _FirstOrder):
+                _run_first_order(net, X, Y, optimizer, check_int("batch_size", batch_size),
+                                 epochs, shuffle, seed, validation, monitor, chooser)
+            else:
+                raise ValueError(f"`optimizer` must be SGD, Adam or LBFGS, got {optimizer!r}")
+        finally:
+            monitor.finish(restore_best, validation)
     return history
 
 

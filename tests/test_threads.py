@@ -86,17 +86,19 @@ class _Work:
 @pytest.mark.parametrize("slow, expected", [(2, 1), (1, 2)])
 def test_auto_keeps_the_faster_count_and_measures_again_later(slow, expected):
     work, chooser = _Work(slow_threads=slow), _threads.Chooser("auto")
-    chooser.most = chooser.best = 2
-    # an answer that confirms the current one waits twice as long for the next trial
-    wait = _threads.FIRST_RECHECK * (2 if expected == 2 else 1)
-    for _ in range(3 + wait + 2):
-        chooser.run(work)
-    # call 0 warms up on all threads, calls 1-2 are the trial (all, then one)
-    assert work.seen[:3] == [2, 2, 1]
+    chooser.most = 2
+    # an answer that confirms the current one (one thread, the start) waits longer for the next trial
+    wait = _threads.FIRST_RECHECK * (_threads.GROWTH if expected == 1 else 1)
+    with chooser:
+        for _ in range(3 + wait + 2):
+            chooser.run(work)
+            assert numba.get_num_threads() == chooser.best  # between calls: the choice
+    # call 0 warms up on one thread, calls 1-2 are the trial (all, then one)
+    assert work.seen[:3] == [1, 2, 1]
     assert set(work.seen[3:3 + wait]) == {expected}
     assert work.seen[3 + wait:] == [2, 1]          # measured again
-    assert chooser.best == expected and chooser.recheck == 2 * wait  # confirmed: less often
-    assert numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS  # restored after every call
+    assert chooser.best == expected and chooser.recheck == _threads.GROWTH * wait  # confirmed: less often
+    assert numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS  # restored when the block ends
 
 
 def test_an_integer_is_used_as_given_and_never_measured():
