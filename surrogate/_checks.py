@@ -39,17 +39,22 @@ def check_in_range(name, value, lo, hi):
     return float(value)
 
 
+def check_real(a, name):
+    """A clear error unless ndarray `a` holds real numbers (bool, int or float)."""
+    if a.dtype.kind == "c":
+        raise ValueError(f"`{name}` must be real, got dtype {a.dtype}. Complex data not supported: "
+                         "pass its real part (or real and imaginary parts as separate columns)")
+    if a.dtype.kind not in "biuf":
+        raise ValueError(f"`{name}` must be numeric, got dtype {a.dtype}")
+
+
 def check_array(arr, name, width, dtype):
     """`arr` as a C-contiguous 2-D `dtype` array of `width` columns, or ValueError."""
     try:
         a = np.asarray(arr)
     except Exception as exc:  # ragged lists and the like
         raise ValueError(f"`{name}` must be a 2-D numeric array: {exc}") from None
-    if a.dtype.kind == "c":
-        raise ValueError(f"`{name}` must be real, got dtype {a.dtype}; pass its real part "
-                         "(or real and imaginary parts as separate columns) explicitly")
-    if a.dtype.kind not in "biuf":
-        raise ValueError(f"`{name}` must be numeric, got dtype {a.dtype}")
+    check_real(a, name)
     if a.ndim != 2 or a.shape[1] != width or a.shape[0] == 0:
         raise ValueError(f"`{name}` must have shape (n, {width}) with n >= 1, got shape {a.shape}")
     _check_finite(a, name, "must be finite")

@@ -43,7 +43,7 @@ import numpy as np
 
 from . import io
 from . import jacobian as _jacobian
-from ._checks import check_array, check_in_range, check_int, check_pair, check_positive, check_validation
+from ._checks import check_array, check_in_range, check_real, check_int, check_pair, check_positive, check_validation
 from .activations import ACTIVATIONS
 from .domain import (DomainGuard, OutOfDomainError, OutOfDomainWarning, check_domain_mode, check_spread,
                      rms_spread)
@@ -242,11 +242,7 @@ def _numeric(a, name):
             raise TypeError(f"`{name}` must be numeric: {exc}") from None
         except ValueError as exc:
             raise ValueError(f"`{name}` must be numeric: {exc}") from None
-    if arr.dtype.kind == "c":
-        raise ValueError(f"`{name}` must be real, got dtype {arr.dtype}. Complex data not supported: "
-                         "pass its real part (or real and imaginary parts as separate columns)")
-    if arr.dtype.kind not in "biuf":
-        raise ValueError(f"`{name}` must be numeric, got dtype {arr.dtype}")
+    check_real(arr, name)
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))[0]
         where = ", ".join(f"{axis} {i}" for axis, i in zip(("row", "column"), bad)) if arr.ndim <= 2 else str(bad)

@@ -320,14 +320,19 @@ def cmd_evaluate(args):
     return 0
 
 
+def _check_model_options(options):
+    """Surrogate options checked before any work, a mistake as a user error."""
+    try:
+        Surrogate(**options).check_options()
+    except ValueError as exc:
+        raise UserError(" ".join(str(exc).split())) from None
+
+
 def cmd_run(args):
     problem = _get_problem(args.problem, args.quick)
     defaults = defaults_for(problem.name, args.quick)
     options = _model_options(args, defaults)
-    try:  # run() checks them too, but a typo should not wait for a Dask connection
-        Surrogate(**options).check_options()
-    except ValueError as exc:
-        raise UserError(" ".join(str(exc).split())) from None
+    _check_model_options(options)  # run() checks them too, but a typo should not wait for Dask
     _check_executor(args)
     out = _out_dir(pathlib.Path(args.out) / problem.name)
     with _executor(args) as client:
@@ -347,10 +352,7 @@ def cmd_adapt(args):
     options = _model_options(args, defaults_for(problem.name, args.quick))
     options.pop("seed")
     options.pop("ensemble")  # adapt's own --ensemble, passed below
-    try:
-        Surrogate(**options).check_options()
-    except ValueError as exc:
-        raise UserError(" ".join(str(exc).split())) from None
+    _check_model_options(options)
     _check_executor(args)
     out = _out_dir(pathlib.Path(args.out) / problem.name)
     with _executor(args) as client:
