@@ -1,5 +1,6 @@
 """The multilayer perceptron of docs/maths.md, Eqs. (1)-(7), with one flat
 parameter buffer and per-layer views into it."""
+import functools
 import threading
 
 import numba
@@ -7,7 +8,7 @@ import numpy as np
 
 from . import _chunks
 from ._checks import check_array, check_int, check_pair
-from ._layout import make_layout
+from ._layout import TILE, make_layout
 from .activations import INITIALISATION, activation_code
 
 PREDICT_CHUNK = 65536  # rows converted and predicted at a time: bounded memory
@@ -90,7 +91,7 @@ class MLP:
     def n_params(self):
         return self.params.size
 
-    @property
+    @functools.cached_property
     def flops_per_sample(self):
         """Training flops per sample: forward, weight gradients, back-propagated deltas."""
         macs = [J * K for J, K in zip(self.sizes[1:], self.sizes[:-1])]
@@ -163,10 +164,16 @@ class MLP:
         return out
 
     def _forward_into(self, Z, out, threads):
+        # the forward pass is a third of a training step's flops
+        flops = Z.shape[0] * (self.flops_per_sample // 3)
+        if flops < _chunks.MIN_FLOPS_PER_CHUNK or threads == 1:
+            # one chunk: the serial kernel, no parallel launch (a one-row predict is microseconds)
+            n_tiles = -(-Z.shape[0] // TILE)
+            _chunks._predict_tiles(self.params, Z, self._layout, self._predict_workspace(1)[0], out, 0, n_tiles)
+            return
         n_threads = numba.get_num_threads()
         if threads is not None:
             n_threads = min(threads, n_threads)
-        # the forward pass is a third of a training step's flops
         nc = _chunks.n_predict_chunks(Z.shape[0], self.flops_per_sample // 3, n_threads)
         _chunks.predict(self.params, Z, self._layout, self._predict_workspace(nc), out, nc)
 
