@@ -61,12 +61,19 @@ def _value(value: float, unit: str | None) -> str:
     return f"{value:.3g}" if _dimensionless(unit) else f"{value:.3g} {unit}"
 
 
-def parameter_values(x, param_names, param_units=None, per_line: int = 3) -> str:
-    """'k = 0.31 1/lambda_D, n_b = 0.05 n0': one case's parameters, `per_line` to a line."""
+def parameter_values(x, param_names, param_units=None, per_line: int = 3, width: int = 46) -> str:
+    """'k = 0.31 1/lambda_D, n_b = 0.05 n0': one case's parameters, at most `per_line`
+    to a line and a line no longer than `width` characters (unless one value is)."""
     x = _as_1d("x", x)
     names, units = _names_units(x.size, param_names, param_units)
     parts = [f"{n} = {_value(v, u)}" for n, v, u in zip(names, x, units)]
-    return ",\n".join(", ".join(parts[i:i + per_line]) for i in range(0, len(parts), per_line))
+    lines = [[]]
+    for part in parts:
+        line = lines[-1]
+        if line and (len(line) == per_line or len(", ".join(line + [part])) > width):
+            lines.append(line := [])
+        line.append(part)
+    return ",\n".join(", ".join(line) for line in lines)
 
 
 def _names_units(d: int, param_names, param_units):

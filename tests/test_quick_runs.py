@@ -8,7 +8,7 @@ import pytest
 
 from surrogate.workflow.cli import main
 
-COSTLY = ["vlasov", "euler", "transport"]
+COSTLY = ["vlasov", "euler", "transport", "equilibrium"]
 
 
 @pytest.mark.slow
