@@ -139,15 +139,22 @@ display(Markdown("| | interpolation | extrapolation |\\n|---|---:|---:|\\n" + "\
     c.append(new_markdown_cell("## Surrogate against solver\n\nBest, median and worst held-out "
                                "cases; the lower panels show the pointwise error."))
     c.append(new_code_cell("""pred = model.predict(test.X)
-plotting.plot_profiles(test.grid, test.Y, pred, rel_l2=interp.rel_l2, grid_label=test.grid_name,
-                       value_label=test.output_name, title=f"{PROBLEM}: interpolation")"""))
+units = dict(grid_label=test.grid_name, grid_unit=test.grid_unit, value_label=test.output_name,
+             value_unit=test.output_unit, param_names=data.param_names, param_units=data.param_units)
+plotting.plot_profiles(test.grid, test.Y, pred, rel_l2=interp.rel_l2, X=test.X, title=f"{PROBLEM}: interpolation",
+                       **units)"""))
     c.append(new_code_cell("""pred_edge = model.predict(edge.X, domain="ignore")
-plotting.plot_profiles(edge.grid, edge.Y, pred_edge, rel_l2=extrap.rel_l2, grid_label=edge.grid_name,
-                       value_label=edge.output_name, title=f"{PROBLEM}: extrapolation")"""))
+plotting.plot_profiles(edge.grid, edge.Y, pred_edge, rel_l2=extrap.rel_l2, X=edge.X,
+                       title=f"{PROBLEM}: extrapolation", **units)"""))
     c.append(new_markdown_cell("Where in the box, and where along the grid, is the surrogate weakest?"))
-    c.append(new_code_cell("""plotting.plot_error_vs_parameters(np.vstack([test.X, edge.X]),
-                                  np.concatenate([interp.rel_l2, extrap.rel_l2]), data.param_names)"""))
-    c.append(new_code_cell("""plotting.plot_error_along_grid(test.grid, interp.error_per_point, grid_label=test.grid_name)"""))
+    c.append(new_code_cell("""plotting.plot_error_vs_parameters(
+    np.vstack([test.X, edge.X]), np.concatenate([interp.rel_l2, extrap.rel_l2]), data.param_names,
+    param_units=data.param_units, groups=["interpolation"] * len(test) + ["extrapolation"] * len(edge),
+    title=f"{PROBLEM}: held-out error across the box")"""))
+    c.append(new_code_cell("""plotting.plot_error_along_grid(
+    test.grid, {"interpolation": interp.error_per_point, "extrapolation": extrap.error_per_point},
+    grid_label=test.grid_name, grid_unit=test.grid_unit, value_label=test.output_name,
+    value_unit=test.output_unit, title=f"{PROBLEM}: error along the grid")"""))
     c.append(new_markdown_cell(f"""## Where it struggles, and why
 
 What the physics leads us to expect: {STRUGGLES[problem]}
