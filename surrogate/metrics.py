@@ -336,6 +336,22 @@ def has_std(model) -> bool:
         return False
 
 
+def _timings(model, X, n, timing_batch, repeats, max_single):
+    """(seconds per profile batched, median seconds of a one-row call)."""
+    batch = X if n >= timing_batch else np.resize(X, (timing_batch, X.shape[1]))
+    model.predict(batch)  # untimed: warms up the path for this batch size
+    batched = _median_seconds(lambda: model.predict(batch), repeats, budget=2.0) / batch.shape[0]
+    rows = np.unique(np.linspace(0, n - 1, min(n, max_single)).round().astype(int))
+    model.predict(X[rows[:1]])  # warm up the single-row path
+    times = []
+    for i in rows:
+        row = X[i:i + 1]
+        t0 = time.perf_counter()
+        model.predict(row)
+        times.append(time.perf_counter() - t0)
+    return batched, float(np.median(times))
+
+
 def evaluate(model, X, Y, *, solver_seconds_per_profile: float | None = None,
              timing: bool = True, repeats: int = 30, max_single: int = 50,
              timing_batch: int = 10_000) -> Report:
@@ -397,18 +413,9 @@ def evaluate(model, X, Y, *, solver_seconds_per_profile: float | None = None,
 
     batched = single = None
     if timing:
-        batch = X if n >= timing_batch else np.resize(X, (timing_batch, X.shape[1]))
-        model.predict(batch)  # untimed: warms up the path for this batch size
-        batched = _median_seconds(lambda: model.predict(batch), repeats, budget=2.0) / batch.shape[0]
-        rows = np.unique(np.linspace(0, n - 1, min(n, max_single)).round().astype(int))
-        model.predict(X[rows[:1]])  # warm up the single-row path
-        times = []
-        for i in rows:
-            row = X[i:i + 1]
-            t0 = time.perf_counter()
-            model.predict(row)
-            times.append(time.perf_counter() - t0)
-        single = float(np.median(times))
+        with warnings.catch_warnings():  # the prediction above has said what there is to say
+            warnings.simplefilter("ignore", UserWarning)
+            batched, single = _timings(model, X, n, timing_batch, repeats, max_single)
 
     def speedup(surrogate_seconds):
         if solver_seconds_per_profile is None or surrogate_seconds is None:

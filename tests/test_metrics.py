@@ -2,6 +2,7 @@
 import json
 import math
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -252,3 +253,17 @@ def test_evaluate_refuses_complex_truth():
     """np.asarray(Y, float) dropped the imaginary part with only a warning."""
     with pytest.raises(ValueError, match="`Y` must be a real numeric array, got dtype complex128"):
         evaluate(OffsetModel(), X_EVAL, Y_EVAL + 1j, timing=False)
+
+
+def test_evaluate_warns_once_outside_the_box_not_once_per_timed_call():
+    from surrogate import Surrogate
+    from surrogate.domain import OutOfDomainWarning
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, (60, 2))
+    Y = np.sin(X @ np.ones((2, 5)))
+    model = Surrogate(hidden=(4,), epochs=3, lbfgs_iter=0).fit(X, Y, progress=False)
+    outside = X + 2.0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        evaluate(model, outside, Y, repeats=2, max_single=5)
+    assert sum(issubclass(w.category, OutOfDomainWarning) for w in caught) == 1
