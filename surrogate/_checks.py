@@ -18,6 +18,15 @@ def check_int(name, value, minimum=1):
     return int(value)
 
 
+def check_threads(name, value):
+    """`value` is "auto" (the thread policy decides) or an int >= 1."""
+    if isinstance(value, str) and value == "auto":
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"`{name}` must be \"auto\" or an integer >= 1, got {value!r}")
+    return int(value)
+
+
 def check_positive(name, value):
     """`value` as a float, finite and > 0."""
     if not (_is_real(value) and math.isfinite(value) and value > 0):

@@ -43,7 +43,8 @@ import numpy as np
 
 from . import io
 from . import jacobian as _jacobian
-from ._checks import check_array, check_in_range, check_real, check_int, check_pair, check_positive, check_validation
+from ._checks import (check_array, check_in_range, check_int, check_pair, check_positive, check_real, check_threads,
+                      check_validation)
 from .activations import ACTIVATIONS
 from .domain import (DomainGuard, OutOfDomainError, OutOfDomainWarning, check_domain_mode, check_spread,
                      rms_spread)
@@ -112,12 +113,6 @@ def _optional(check):
     return lambda name, value: None if value is None else check(name, value)
 
 
-def _threads(name, value):
-    if value == "auto":
-        return value
-    return _optional(lambda n, v: check_int(n, v, 1))(name, value)
-
-
 #: name -> (default, check). The constructor's signature repeats these
 #: defaults for introspection (scikit-learn reads it); a test holds the two equal.
 OPTIONS = {
@@ -133,7 +128,7 @@ OPTIONS = {
     "pca_tol": (1e-5, _optional(lambda n, v: check_in_range(n, v, 0.0, 1.0))),
     "domain": ("warn", lambda n, v: check_domain_mode(v, n)),
     "dtype": (np.float64, _dtype),
-    "threads": ("auto", _threads),
+    "threads": ("auto", _optional(check_threads)),
     "ensemble": (1, lambda n, v: check_int(n, v, 1)),
 }
 

@@ -8,7 +8,7 @@ from tqdm import tqdm  # plain bars: tqdm.auto warns in notebooks without ipywid
 
 from . import _chunks
 from ._threads import Chooser
-from ._checks import check_int, check_pair, check_validation
+from ._checks import check_int, check_pair, check_threads, check_validation
 from .optimizers import LBFGS, _FirstOrder
 
 
@@ -153,16 +153,7 @@ def train(net, X, Y, optimizer, batch_size=16, epochs=100, shuffle=True, seed=No
     """
     X, Y, validation = _check_inputs(net, X, Y, validation)
     return _train(net, X, Y, optimizer, batch_size, epochs, shuffle, seed, validation,
-                  early_stopping, restore_best, callbacks, progress, check_threads(threads))
-
-
-def check_threads(threads, name="threads"):
-    """`threads` is "auto" or an int >= 1."""
-    if isinstance(threads, str) and threads == "auto":
-        return threads
-    if isinstance(threads, (bool, np.bool_)) or not isinstance(threads, (int, np.integer)) or threads < 1:
-        raise ValueError(f"`{name}` must be \"auto\" or an integer >= 1, got {threads!r}")
-    return int(threads)
+                  early_stopping, restore_best, callbacks, progress, check_threads("threads", threads))
 
 
 def _train(net, X, Y, optimizer, batch_size=16, epochs=100, shuffle=True, seed=None,

@@ -8,7 +8,7 @@ import pytest
 
 import surrogate
 from surrogate import Surrogate, _chunks, _threads
-from surrogate.training import check_threads
+from surrogate._checks import check_threads
 
 TWO = numba.config.NUMBA_NUM_THREADS >= 2
 
@@ -111,4 +111,4 @@ def test_an_integer_is_used_as_given_and_never_measured():
 @pytest.mark.parametrize("bad", [0, -1, 1.5, "all", True, None])
 def test_bad_threads_are_refused_by_name(bad):
     with pytest.raises(ValueError, match="`threads` must be"):
-        check_threads(bad)
+        check_threads("threads", bad)
