@@ -20,11 +20,23 @@ pays for one trial call on all threads, not for a first epoch there.
 Within its `with` block everything else (validation passes, the monitor)
 also runs on the chosen count.
 """
+import contextlib
 import time
 
 import numba
 
 FIRST_RECHECK, LAST_RECHECK, GROWTH = 16, 256, 4
+
+
+@contextlib.contextmanager
+def blas_one_thread():
+    """Run the block with BLAS on one thread: for the small dense algebra of a
+    fit (L-BFGS-B's vectors, the output basis's SVD), where a threaded BLAS
+    only oversubscribes the cores the kernels use. Set once around the work,
+    not per call: threadpoolctl scans the loaded libraries each time."""
+    from threadpoolctl import threadpool_limits  # here: importing it costs every import of the package
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 class Chooser:

@@ -11,6 +11,8 @@ is orthonormal: docs/maths.md, Eqs. (30)-(33).
 """
 import numpy as np
 
+from ._threads import blas_one_thread
+
 __all__ = ["Scaling"]
 
 
@@ -24,8 +26,7 @@ def _svd(A):
     n, m = A.shape
     if n * m * min(n, m) >= BLAS_THREADS_FLOPS:
         return np.linalg.svd(A, full_matrices=False)
-    from threadpoolctl import threadpool_limits
-    with threadpool_limits(limits=1, user_api="blas"):
+    with blas_one_thread():
         return np.linalg.svd(A, full_matrices=False)
 
 

@@ -7,7 +7,7 @@ import numpy as np
 from tqdm import tqdm  # plain bars: tqdm.auto warns in notebooks without ipywidgets
 
 from . import _chunks
-from ._threads import Chooser
+from ._threads import Chooser, blas_one_thread
 from ._checks import check_int, check_pair, check_threads, check_validation
 from .optimizers import LBFGS, _FirstOrder
 
@@ -266,7 +266,6 @@ def _train_members(nets, X, Y, optimizer, batch_size, epochs, seeds, validation=
 
 def _run_lbfgs(net, X, Y, opt, max_iter, validation, monitor, chooser):
     import scipy.optimize  # here, not at the top: it costs ~0.4 s of every import
-    from threadpoolctl import threadpool_limits
     wd = opt.weight_decay
     x0 = net.params.astype(np.float64)
     last_finite = x0
@@ -293,9 +292,8 @@ def _run_lbfgs(net, X, Y, opt, max_iter, validation, monitor, chooser):
             raise StopIteration
 
     # L-BFGS-B's own algebra is on vectors of n_params and a few columns: a
-    # threaded BLAS there only oversubscribes the cores the kernels use (6-7x
-    # slower on a busy machine). Set once per run, not per call.
-    with threadpool_limits(limits=1, user_api="blas"):
+    # threaded BLAS there was 6-7x slower on a busy machine.
+    with blas_one_thread():
         res = scipy.optimize.minimize(
             cost_and_grad, x0, jac=True, method="L-BFGS-B", callback=callback,
             options={"maxiter": max_iter, "maxcor": opt.history, "ftol": opt.ftol, "gtol": opt.gtol})
