@@ -41,9 +41,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.linalg import solve_banded
 from scipy.special import erf
 
+from ._newton import damped_newton
 from .base import Parameter, Problem, check_positive_float, check_positive_int
 
 __all__ = ["Heat", "solve_slab", "gaussian_cell_source"]
@@ -103,28 +103,9 @@ def solve_slab(n_cells, cell_source, q_in, T_edge, kappa0=1.0, exponent=2.5,
     x = np.arange(n_cells) * h
     T = (T_edge ** (e + 1.0) + (e + 1.0) / kappa0 * Q * (1.0 - x)) ** (1.0 / (e + 1.0))
 
-    R, ab = residual_and_jacobian(T)
-    norm = np.linalg.norm(R)
-    for _ in range(max_iter):
-        step = solve_banded((1, 1), ab, -R)
-        small = np.max(np.abs(step)) <= rtol * np.max(T)
-        lam = 1.0
-        # Damping: keep T positive (T^e needs it) and the residual falling.
-        while True:
-            trial = T + lam * step
-            if np.all(trial > 0.0):
-                R_new, ab_new = residual_and_jacobian(trial)
-                norm_new = np.linalg.norm(R_new)
-                if small or norm_new < (1.0 - 1e-4 * lam) * norm or lam < 1e-3:
-                    break
-            lam *= 0.5
-            if lam < 1e-10:
-                raise RuntimeError("heat: Newton step cannot keep T positive")
-        T, R, ab, norm = trial, R_new, ab_new, norm_new
-        if small:
-            return np.append(T, T_edge)
-    raise RuntimeError(f"heat: Newton did not converge in {max_iter} iterations "
-                       f"(residual {norm:.3e})")
+    T = damped_newton(residual_and_jacobian, T, (1, 1), rtol=rtol, max_iter=max_iter,
+                      accept_below=1e-3, give_up_below=1e-10, name="heat")
+    return np.append(T, T_edge)
 
 
 class Heat(Problem):

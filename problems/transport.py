@@ -162,9 +162,9 @@ import math
 
 import numpy as np
 from scipy.integrate import solve_ivp
-from scipy.linalg import solve_banded
 from scipy.special import erf
 
+from ._newton import damped_newton
 from .base import Parameter, Problem, check_positive_float, check_positive_int, single_threaded_blas
 
 __all__ = ["CoreTransport", "TransportModel", "evolve", "solve_steady", "time_grid",
@@ -386,26 +386,8 @@ def solve_steady(model, x0=None, rtol=1e-12, max_iter=200):
     """
     x = model.guess() if x0 is None else np.array(x0, dtype=np.float64)
     with single_threaded_blas(), np.errstate(over="ignore", invalid="ignore"):
-        R, ab = model.residual(x)
-        norm = np.linalg.norm(R)
-        for _ in range(max_iter):
-            step = solve_banded((2, 2), ab, -R)
-            small = np.max(np.abs(step)) <= rtol * np.max(x)
-            lam = 1.0
-            while True:
-                trial = x + lam * step
-                if np.all(trial > 0.0):
-                    R_new, ab_new = model.residual(trial)
-                    norm_new = np.linalg.norm(R_new)
-                    if small or norm_new < (1.0 - 1e-4 * lam) * norm or lam < 1e-4:
-                        break
-                lam *= 0.5
-                if lam < 1e-12:
-                    raise RuntimeError("transport: Newton step cannot keep T positive")
-            x, R, ab, norm = trial, R_new, ab_new, norm_new
-            if small:
-                return x
-    raise RuntimeError(f"transport: Newton did not converge in {max_iter} iterations")
+        return damped_newton(model.residual, x, (2, 2), rtol=rtol, max_iter=max_iter,
+                             accept_below=1e-4, give_up_below=1e-12, name="transport")
 
 
 def evolve(model, times, x0=None, rtol=1e-5, atol=1e-5):
