@@ -33,8 +33,8 @@ def write_atomic(path, write, *, fsync=True):
     """
     path = pathlib.Path(path)
     tmp = temporary_name(path)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
+    try:  # the file is made inside: a Ctrl-C just after os.open returns must not leave it behind
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
         with os.fdopen(fd, "wb") as f:
             write(f)
             if fsync:
