@@ -34,7 +34,10 @@ def write_atomic(path, write, *, fsync=True):
     path = pathlib.Path(path)
     tmp = temporary_name(path)
     try:  # the file is made inside: a Ctrl-C just after os.open returns must not leave it behind
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        except OSError as exc:  # name the file the caller asked for, not our temporary one
+            raise type(exc)(exc.errno, f"cannot write {path}: {exc.strerror}") from None
         with os.fdopen(fd, "wb") as f:
             write(f)
             if fsync:
@@ -42,7 +45,10 @@ def write_atomic(path, write, *, fsync=True):
                 os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink()
+        except OSError:  # never made, or its folder is not one: nothing to remove
+            pass
         raise
     if fsync:
         _fsync_directory(path.parent)

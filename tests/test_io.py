@@ -1,11 +1,13 @@
 """Model files: round trip, atomic writing, and refusal of everything that is not ours."""
 import json
 import os
+import re
 import zipfile
 
 import numpy as np
 import pytest
 
+from surrogate import _files
 from surrogate.io import (FORMAT, FORMAT_VERSION, HEADER_KEY, ModelFileError,
                           ModelFileNotFoundError, read_model_file, write_model_file)
 
@@ -90,6 +92,14 @@ def test_failed_write_keeps_old_file_and_leaves_no_temporary(tmp_path, model, mo
         write_model_file(path, {"v": 2}, {"a": np.ones(3)})
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["m.npz"]
+
+
+def test_a_write_under_a_file_names_the_target_not_a_temporary(tmp_path):
+    (tmp_path / "m").write_bytes(b"a file, not a folder")
+    target = tmp_path / "m" / "m.npz"
+    with pytest.raises(NotADirectoryError, match=f"cannot write {re.escape(str(target))}: Not a directory$"):
+        _files.write_atomic(target, lambda f: f.write(b"data"))
+    assert os.listdir(tmp_path) == ["m"]
 
 
 def test_object_arrays_refused_naming_the_key(tmp_path):

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -106,6 +107,15 @@ def test_save_replaces_an_existing_file_atomically(tmp_path):
     make(seed=2).save(path)
     np.testing.assert_array_equal(Dataset.load(path).X, make(seed=2).X)
     assert len(list(tmp_path.iterdir())) == 1
+
+
+@pytest.mark.parametrize("where, error", [("missing/data.npz", FileNotFoundError),
+                                           ("data.npz/data.npz", NotADirectoryError)])
+def test_an_unwritable_path_is_named_in_the_error_and_nothing_is_left(tmp_path, where, error):
+    (tmp_path / "data.npz").write_bytes(b"a file, not a folder")
+    with pytest.raises(error, match=f"cannot write {re.escape(str(tmp_path / where))}:"):
+        make().save(tmp_path / where)
+    assert [p.name for p in tmp_path.iterdir()] == ["data.npz"]
 
 
 def test_corrupted_truncated_and_foreign_files_are_refused(tmp_path):
