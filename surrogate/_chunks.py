@@ -121,18 +121,20 @@ def n_predict_chunks(rows, flops_per_sample, n_threads):
 
 
 @jit()
-def train_epoch(params, X, Y, order, batch_size, lay, kind, hyper, state, step,
+def train_epoch(params, X, Y, order, first, last, total, batch_size, lay, kind, hyper, state, step,
                 WS, G, backup, flops_per_sample):
-    """One epoch of mini-batch updates in compiled code.
+    """Mini-batches first..last-1 of an epoch (batch b: order[b*batch_size:
+    (b+1)*batch_size]) in compiled code, one optimiser step each.
 
-    Returns (summed costs sum_x C_x, samples done, status): status 0 ok,
+    Returns (total + summed costs sum_x C_x, samples done, status): the
+    running total is passed in, so the epoch's cost is summed in one order
+    however the epoch is cut into calls. Status 0 ok,
     1 a non-finite cost, gradient or new parameter (that step undone, so
     `params` keeps the last finite values). `step[0]` counts optimiser steps
     across epochs (Adam's bias correction).
     """
     n = order.size
-    total = 0.0
-    for start in range(0, n, batch_size):
+    for start in range(first * batch_size, min(last * batch_size, n), batch_size):
         stop = min(start + batch_size, n)
         nc = n_chunks_for(stop - start, flops_per_sample)
         cost = accumulate(params, X, Y, order, start, stop, lay, WS, G, nc)
@@ -141,7 +143,7 @@ def train_epoch(params, X, Y, order, batch_size, lay, kind, hyper, state, step,
                                                   hyper, step[0], backup)):
             return total, start, 1
         total += cost
-    return total, n, 0
+    return total, min(last * batch_size, n), 0
 
 
 @jit()

@@ -9,23 +9,47 @@ result. It does so because the best count depends on the machine's load,
 not only on the work: on a quiet machine two threads share a mini-batch
 well, but when another process holds a core, the thread that is
 descheduled stalls every mini-batch at the barrier for a scheduler time
-slice, and one thread is several times faster.
+slice (milliseconds, against tens of microseconds of work), and one thread
+is many times faster.
 
-`Chooser` (the "auto" policy) times repeated calls of the same work (epochs,
-L-BFGS evaluations) on all threads and on one, keeps the faster, and
-measures again after a growing number of calls (16, 64, 256; back to 16
-when the answer changes), so a machine that becomes busy, or quiet, is
-noticed while a long fit runs. It starts on one thread, so a busy machine
-pays for one trial call on all threads, not for a first epoch there.
-Within its `with` block everything else (validation passes, the monitor)
+`Chooser` (the "auto" policy) runs repeated calls of the same work (the
+mini-batches of an epoch, L-BFGS evaluations) on one thread at first, and
+after FIRST_TRIAL_AFTER seconds of it, then now and then, holds a trial: about TRIAL_SECONDS of work on one thread, then work on all threads
+in growing pieces until as much time is spent there, and keeps the faster.
+The trial on all threads stops as soon as it has lost GIVE_UP_SECONDS to one
+thread, so on a busy machine it costs a stall or two, not an epoch. Epochs
+are cut into pieces (`spans`) only during a trial, so the choice already
+serves the rest of the first epoch: a three-epoch fit gets the second core
+on a quiet machine. Trials come again after 16, 64, then 256 calls while the
+answer holds (back to 16 when it changes), and never before the work done
+since the last trial is 1/MAX_OVERHEAD times what that trial lost (a trial
+on all threads of a busy machine can lose a time slice, ~10 ms, to one
+stall), so a machine that becomes busy, or quiet, is noticed while a long
+fit runs, and trials cost a short fit on a busy machine little. Work on which threads cannot
+matter (one chunk a batch) is never measured: it runs on one thread.
+Within the `with` block everything else (validation passes, the monitor)
 also runs on the chosen count.
 """
 import contextlib
-import time
+import math
+from time import perf_counter
 
 import numba
 
 FIRST_RECHECK, LAST_RECHECK, GROWTH = 16, 256, 4
+# Each side of a trial: long enough to cover a scheduler time slice or two
+# (~3 ms), so a thread descheduled on a busy core shows; short against a fit.
+TRIAL_SECONDS = 0.005
+# All threads behind one thread by this much (the units done on all threads
+# would have taken this much less on one): the trial stops there.
+GIVE_UP_SECONDS = 0.001
+# No trial before this much work on one thread: a shorter fit can gain only
+# milliseconds from a second thread, and on a busy machine a trial can lose
+# a stall of 5-25 ms (measured with two busy processes on two cores).
+FIRST_TRIAL_AFTER = 0.05
+# What trials may cost: the next waits until the work since the last is
+# 1/MAX_OVERHEAD times the seconds that trial lost.
+MAX_OVERHEAD = 0.05
 
 
 @contextlib.contextmanager
@@ -43,19 +67,32 @@ class Chooser:
     """Runs calls of one kind of work on the faster of 1 and `most` threads.
 
     threads: "auto" (choose between 1 and all Numba threads, measured) or
-    an int (exactly that many, at most Numba's pool; no measuring). Use it
-    as a context manager: inside, Numba runs on the chosen count.
+    an int (exactly that many, at most Numba's pool; no measuring).
+    parallel: False when the work cannot use a second thread (a batch of one
+    chunk); "auto" then runs it on one thread, unmeasured. Use it as a
+    context manager: inside, Numba runs on the chosen count.
+
+    The phases: "warm" (one unit on one thread: first touch of buffers and
+    caches, and a first time per unit), "wait" (one thread until
+    FIRST_TRIAL_AFTER seconds of work), then each trial's "one" (about
+    TRIAL_SECONDS on one thread) and "most" (pieces of 1, 2, 4, ... units
+    on all threads); `phase` is None between trials.
     """
 
-    def __init__(self, threads="auto"):
+    def __init__(self, threads="auto", parallel=True):
         pool = numba.config.NUMBA_NUM_THREADS
-        self.auto = threads == "auto"
-        self.most = numba.get_num_threads() if self.auto else max(1, min(int(threads), pool))
+        if threads == "auto":
+            self.most = numba.get_num_threads() if parallel else 1
+        else:
+            self.most = max(1, min(int(threads), pool))
+        self.auto = threads == "auto" and self.most > 1
         self.best = 1 if self.auto else self.most
-        self.calls = 0
-        self.trial_at = 1          # call 0 is a warm-up (first touch of buffers and caches)
-        self.recheck = FIRST_RECHECK
-        self.seconds = {}
+        self.phase = "warm" if self.auto else None
+        self.recheck, self.since = FIRST_RECHECK, 0   # calls between trials, calls since the last
+        self.worked, self.lost = 0.0, 0.0             # seconds since the last trial, lost in it
+        self.unit_seconds = None                      # of the last call
+        self.one = None                               # seconds a unit on one thread, this trial
+        self.spent, self.done, self.piece = 0.0, 0, 1  # on all threads, this trial
         self._before = []
 
     def __enter__(self):
@@ -66,27 +103,62 @@ class Chooser:
     def __exit__(self, *exc):
         numba.set_num_threads(self._before.pop())
 
-    def run(self, fn, *args):
-        """fn(*args) on the chosen number of threads; its result."""
-        k = self.calls - self.trial_at   # 0, 1: the trial calls on `most`, then on one thread
-        self.calls += 1
-        trial = self.auto and self.most > 1 and 0 <= k < 2
-        before = numba.get_num_threads()
-        n = (self.most, 1)[k] if trial else self.best
-        numba.set_num_threads(n)
-        t0 = time.perf_counter()
+    def spans(self, units):
+        """Pieces (lo, hi) of `units` units of work, to `run` one after another:
+        the whole between trials; during one, pieces as long as its phase wants."""
+        lo = 0
+        while lo < units:
+            size = units - lo
+            if self.phase == "warm":
+                size = 1
+            elif self.phase == "wait":
+                size = math.ceil((FIRST_TRIAL_AFTER - self.worked) / self.unit_seconds)
+            elif self.phase == "one":
+                size = math.ceil(TRIAL_SECONDS / self.unit_seconds)
+            elif self.phase == "most":
+                size = self.piece
+            hi = min(units, lo + size)
+            yield lo, hi
+            lo = hi
+
+    def run(self, fn, *args, units=1):
+        """fn(*args), `units` units of work, on the chosen number of threads; its result."""
+        phase, before = self.phase, numba.get_num_threads()
+        numba.set_num_threads(self.most if phase == "most" else 1 if phase else self.best)
+        t0 = perf_counter()
         try:
             return fn(*args)
         finally:
-            if trial:
-                self.seconds[n] = time.perf_counter() - t0
-                if k == 1:
-                    self._decide()
+            seconds = max(perf_counter() - t0, 1e-9)
+            self.unit_seconds = seconds / units
+            self._next(phase, seconds, units)
             numba.set_num_threads(self.best if self._before else before)  # in a `with`: the choice
 
-    def _decide(self):
-        """Keep the faster of the trial's two calls; trials come less often while it holds."""
-        faster = 1 if self.seconds[1] <= self.seconds[self.most] else self.most
+    def _next(self, phase, seconds, units):
+        """The phase after a call of `phase` that took `seconds` for `units` units."""
+        if phase is None:
+            self.since += 1
+            self.worked += seconds
+            if self.auto and self.since >= self.recheck and self.worked * MAX_OVERHEAD >= self.lost:
+                self.phase = "one"
+        elif phase in ("warm", "wait"):
+            self.worked += seconds
+            self.phase = "one" if self.worked >= FIRST_TRIAL_AFTER else "wait"
+        elif phase == "one":
+            self.one, self.spent, self.done, self.piece = self.unit_seconds, 0.0, 0, 1
+            self.phase = "most"
+        else:
+            self.spent += seconds
+            self.done += units
+            self.lost = max(0.0, self.spent - self.one * self.done)
+            if self.lost > GIVE_UP_SECONDS:
+                self._decide(1)
+            elif self.spent >= TRIAL_SECONDS:
+                self._decide(self.most if self.spent < self.one * self.done else 1)
+            else:
+                self.piece *= 2
+
+    def _decide(self, faster):
+        """Keep `faster`; trials come less often while the answer holds."""
         self.recheck = min(GROWTH * self.recheck, LAST_RECHECK) if faster == self.best else FIRST_RECHECK
-        self.best = faster
-        self.trial_at = self.calls + self.recheck
+        self.best, self.phase, self.since, self.worked = faster, None, 0, 0.0

@@ -161,7 +161,9 @@ def _train(net, X, Y, optimizer, batch_size=16, epochs=100, shuffle=True, seed=N
            progress="auto", threads="auto"):
     """`train` on arrays already checked (C-contiguous, finite, the network's dtype)."""
     epochs = check_int("epochs", epochs)
-    chooser = Chooser(threads)
+    # threads matter only if a batch (all of X for L-BFGS) is split into chunks
+    batch = X.shape[0] if isinstance(optimizer, LBFGS) else min(check_int("batch_size", batch_size), X.shape[0])
+    chooser = Chooser(threads, parallel=_chunks.n_chunks_for(batch, net.flops_per_sample) > 1)
     history = History()
     monitor = _Monitor(net, history, epochs, early_stopping, callbacks, progress,
                        type(optimizer).__name__)
@@ -187,12 +189,18 @@ def _run_first_order(net, X, Y, opt, batch_size, epochs, shuffle, seed, validati
     backup = np.empty_like(net.params)
     state = opt.ensure_state(net.params)
     in_order = np.arange(n, dtype=np.int64)
+    n_batches = -(-n // batch_size)
     for epoch in range(epochs):
         lr = opt.schedule(epoch, opt.lr)
         order = rng.permutation(n).astype(np.int64) if shuffle else in_order
-        total, done, status = chooser.run(
-            _chunks.train_epoch, net.params, X, Y, order, batch_size, net._layout, opt.kind,
-            opt.hyper(lr), state, opt.steps, WS, G, backup, net.flops_per_sample)
+        total = 0.0
+        for first, last in chooser.spans(n_batches):  # pieces only while threads are measured
+            total, done, status = chooser.run(
+                _chunks.train_epoch, net.params, X, Y, order, first, last, total, batch_size,
+                net._layout, opt.kind, opt.hyper(lr), state, opt.steps, WS, G, backup,
+                net.flops_per_sample, units=last - first)
+            if status:
+                break
         if status:
             raise TrainingDiverged(
                 f"training diverged in epoch {epoch} (mini-batch starting at sample {done}): "

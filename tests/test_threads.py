@@ -1,5 +1,6 @@
 """The thread policy: results never depend on the thread count, and "auto"
 keeps whichever of one thread and all is measured faster."""
+import math
 import time
 
 import numba
@@ -23,18 +24,22 @@ def test_chunks_follow_the_batch_and_the_network_not_the_threads():
 
 @pytest.mark.skipif(not TWO, reason="needs two Numba threads")
 @pytest.mark.parametrize("optimizer", [lambda: surrogate.Adam(3e-3), lambda: surrogate.LBFGS()])
-def test_training_is_bitwise_the_same_on_one_two_and_auto_threads(optimizer):
+def test_training_is_bitwise_the_same_on_one_two_and_auto_threads(optimizer, monkeypatch):
+    # trials at once, of one mini-batch: "auto" then cuts epochs into pieces
+    monkeypatch.setattr(_threads, "TRIAL_SECONDS", 1e-9)
+    monkeypatch.setattr(_threads, "FIRST_TRIAL_AFTER", 0.0)
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(200, 8)), rng.normal(size=(200, 16))
-    params = {}
+    params, losses = {}, {}
     for threads in (1, 2, "auto"):
         net = surrogate.MLP([8, 64, 64, 16], seed=1)
         assert _chunks.n_chunks_for(32, net.flops_per_sample) == 2  # the split path is the one tested
-        surrogate.train(net, X, Y, optimizer(), batch_size=32, epochs=40, seed=2, progress=False,
-                        threads=threads)
-        params[threads] = net.params.copy()
+        history = surrogate.train(net, X, Y, optimizer(), batch_size=32, epochs=40, seed=2,
+                                  progress=False, threads=threads)
+        params[threads], losses[threads] = net.params.copy(), history.loss
     np.testing.assert_array_equal(params[1], params[2])
     np.testing.assert_array_equal(params[1], params["auto"])
+    assert losses[1] == losses[2] == losses["auto"]  # an epoch cut into pieces sums its cost in one order
 
 
 @pytest.mark.skipif(not TWO, reason="needs two Numba threads")
@@ -69,43 +74,90 @@ def test_a_fit_is_bitwise_the_same_whatever_threads():
         np.testing.assert_array_equal(fits[0].net_.params, other.net_.params)
 
 
-class _Work:
-    """A call whose duration depends on the thread count it is given."""
+class _Clock:
+    """A stand-in for the Chooser's clock: work advances it by its modelled duration,
+    so the tests see exact timings, whatever the machine is doing."""
 
-    def __init__(self, slow_threads):
-        self.slow_threads, self.seen = slow_threads, []
+    def __init__(self, monkeypatch):
+        self.now = 0.0
+        monkeypatch.setattr(_threads, "perf_counter", lambda: self.now)
 
-    def __call__(self):
-        n = numba.get_num_threads()
-        self.seen.append(n)
-        time.sleep(0.004 if n == self.slow_threads else 0.0005)
-        return n
+    def work(self, one, most):
+        """Work whose unit takes `one` seconds on one thread and `most` on two; returns the threads it ran on."""
+        def run(units=1):
+            n = numba.get_num_threads()
+            self.now += units * (one if n == 1 else most)
+            return n
+        return run
 
 
 @pytest.mark.skipif(not TWO, reason="needs two Numba threads")
-@pytest.mark.parametrize("slow, expected", [(2, 1), (1, 2)])
-def test_auto_keeps_the_faster_count_and_measures_again_later(slow, expected):
-    work, chooser = _Work(slow_threads=slow), _threads.Chooser("auto")
+@pytest.mark.parametrize("one, most, expected, wait", [
+    # all threads 3.5125 ms behind after a call: given up at once; the next trial waits
+    # for 3.5125 ms / MAX_OVERHEAD = 70.25 ms of work (141 calls), more than 4 x 16 calls
+    (0.0005, 0.0040125, 1, 141),
+    # slower by less than GIVE_UP_SECONDS over TRIAL_SECONDS (0.5 ms lost: 20 calls' wait)
+    (0.0005, 0.00055, 1, 4 * 16),
+    (0.0005, 0.00045, 2, 16),
+    (0.004, 0.0005, 2, 16)])
+def test_auto_keeps_the_faster_count_and_measures_again_later(one, most, expected, wait, monkeypatch):
+    work, chooser = _Clock(monkeypatch).work(one, most), _threads.Chooser("auto")
     chooser.most = 2
-    # an answer that confirms the current one (one thread, the start) waits longer for the next trial
-    wait = _threads.FIRST_RECHECK * (_threads.GROWTH if expected == 1 else 1)
+    calls = []                                         # (phase, threads) of each call
     with chooser:
-        for _ in range(3 + wait + 2):
-            chooser.run(work)
-            assert numba.get_num_threads() == chooser.best  # between calls: the choice
-    # call 0 warms up on one thread, calls 1-2 are the trial (all, then one)
-    assert work.seen[:3] == [1, 2, 1]
-    assert set(work.seen[3:3 + wait]) == {expected}
-    assert work.seen[3 + wait:] == [2, 1]          # measured again
-    assert chooser.best == expected and chooser.recheck == _threads.GROWTH * wait  # confirmed: less often
+        while len(calls) < 400 and [p for p, _ in calls].count("one") < 2:
+            calls.append((chooser.phase, chooser.run(work)))
+            if chooser.phase is None:
+                assert numba.get_num_threads() == chooser.best  # between trials: the choice
+    phases = [p for p, _ in calls]
+    # a warm-up and FIRST_TRIAL_AFTER of work on one thread, then the trial: TRIAL_SECONDS on
+    # one thread, then all threads until they lose GIVE_UP_SECONDS or spend TRIAL_SECONDS
+    waited = 1 + phases.count("wait")
+    assert waited * one >= _threads.FIRST_TRIAL_AFTER > (waited - 1) * one
+    assert calls[:waited + 1] == [("warm", 1)] + [("wait", 1)] * (waited - 1) + [("one", 1)]
+    on_most = phases.count("most")
+    assert calls[waited + 1:waited + 1 + on_most] == [("most", 2)] * on_most
+    assert on_most == (1 if most > 0.001 else math.ceil(_threads.TRIAL_SECONDS / most - 1e-9))
+    # an answer that confirms the current one (one thread, the start) waits longer for the next trial
+    assert calls[waited + 1 + on_most:] == [(None, expected)] * wait + [("one", 1)]  # then measured again
     assert numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS  # restored when the block ends
 
 
-def test_an_integer_is_used_as_given_and_never_measured():
-    work, chooser = _Work(slow_threads=1), _threads.Chooser(1)
-    for _ in range(40):
-        chooser.run(work)
-    assert set(work.seen) == {1}
+@pytest.mark.skipif(not TWO, reason="needs two Numba threads")
+@pytest.mark.parametrize("one, most, expected", [(0.001, 0.004, 1), (0.002, 0.0005, 2)])
+def test_a_trial_cuts_an_epoch_into_short_pieces_and_the_choice_runs_the_rest(one, most, expected, monkeypatch):
+    work, chooser = _Clock(monkeypatch).work(one, most), _threads.Chooser("auto")
+    chooser.most = 2
+    epochs = [[], []]
+    with chooser:
+        for pieces in epochs:
+            for lo, hi in chooser.spans(400):
+                pieces.append((chooser.run(work, hi - lo, units=hi - lo), lo, hi - lo))
+    pieces = epochs[0] + epochs[1]
+    assert [lo for _, lo, _ in epochs[0]] == [0, *np.cumsum([n for *_, n in epochs[0]])[:-1]]  # contiguous
+    waited = math.ceil(_threads.FIRST_TRIAL_AFTER / one)                  # units of work before a trial
+    assert pieces[:2] == [(1, 0, 1), (1, 1, waited - 1)]                  # warm-up, then the wait
+    assert pieces[2] == (1, waited, math.ceil(_threads.TRIAL_SECONDS / one))  # TRIAL_SECONDS on one thread
+    trial = [p for p in pieces[3:] if p[0] == 2 and p[2] < 100]
+    assert [p[2] for p in trial] == [2 ** k for k in range(len(trial))]  # 1, 2, 4, ... units
+    assert len(trial) == (1 if expected == 1 else 4)                     # 1+2+4+8 units: 7.5 ms
+    rest, second_epoch = pieces[3 + len(trial):]
+    assert rest[0] == expected and rest[1] + rest[2] == 400 and second_epoch == (expected, 0, 400)
+
+
+def test_work_that_cannot_use_threads_runs_on_one_unmeasured():
+    chooser = _threads.Chooser("auto", parallel=False)
+    seen = []
+    with chooser:
+        for _ in range(3):
+            for lo, hi in chooser.spans(50):
+                seen.append((lo, hi, chooser.run(numba.get_num_threads, units=hi - lo)))
+    assert seen == [(0, 50, 1)] * 3
+
+
+def test_an_integer_is_used_as_given_and_never_measured(monkeypatch):
+    work, chooser = _Clock(monkeypatch).work(0.0005, 0.0), _threads.Chooser(1)
+    assert {chooser.run(work) for _ in range(40)} == {1}
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, "all", True, None])
