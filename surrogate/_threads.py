@@ -14,21 +14,26 @@ is many times faster.
 
 `Chooser` (the "auto" policy) runs repeated calls of the same work (the
 mini-batches of an epoch, L-BFGS evaluations) on one thread at first, and
-after FIRST_TRIAL_AFTER seconds of it, then now and then, holds a trial: about TRIAL_SECONDS of work on one thread, then work on all threads
-in growing pieces until as much time is spent there, and keeps the faster.
-The trial on all threads stops as soon as it has lost GIVE_UP_SECONDS to one
-thread, so on a busy machine it costs a stall or two, not an epoch. Epochs
-are cut into pieces (`spans`) only during a trial, so the choice already
-serves the rest of the first epoch: a three-epoch fit gets the second core
-on a quiet machine. Trials come again after 16, 64, then 256 calls while the
-answer holds (back to 16 when it changes), and never before the work done
-since the last trial is 1/MAX_OVERHEAD times what that trial lost (a trial
-on all threads of a busy machine can lose a time slice, ~10 ms, to one
-stall), so a machine that becomes busy, or quiet, is noticed while a long
-fit runs, and trials cost a short fit on a busy machine little. Work on which threads cannot
-matter (one chunk a batch) is never measured: it runs on one thread.
-Within the `with` block everything else (validation passes, the monitor)
-also runs on the chosen count.
+after FIRST_TRIAL_AFTER seconds of it, then now and then, holds a trial:
+about TRIAL_SECONDS of work on one thread, then work on all threads in
+growing pieces until as much time is spent there, and keeps the faster.
+The trial on all threads stops as soon as it has lost GIVE_UP_SECONDS to
+one thread, so on a busy machine it costs a stall or two (a scheduler time
+slice each, 5-25 ms), not an epoch. Epochs are cut into pieces (`spans`)
+only during a trial, so the choice already serves the rest of the first
+epoch: a three-epoch fit gets the second core on a quiet machine.
+
+Trials come again after 16, 64, then 256 calls while the answer holds
+(back to 16 when it changes), and never before the work done since the
+last trial is 1/MAX_OVERHEAD times what that trial lost. That wait carries
+over to the next Chooser for MEMORY_SECONDS (a fit's Adam phase, then its
+L-BFGS phase, then the next fit): a machine found busy a moment ago is
+likely busy still, and only a long fit pays for asking again. So a
+machine that becomes busy, or quiet, is noticed while a long fit runs,
+and trials cost a short fit on a busy machine little. Work on which
+threads cannot matter (one chunk a batch) is never measured: it runs on
+one thread. Within the `with` block everything else (validation passes,
+the monitor) also runs on the chosen count.
 """
 import contextlib
 import math
@@ -50,6 +55,10 @@ FIRST_TRIAL_AFTER = 0.05
 # What trials may cost: the next waits until the work since the last is
 # 1/MAX_OVERHEAD times the seconds that trial lost.
 MAX_OVERHEAD = 0.05
+MEMORY_SECONDS = 10.0
+
+# The last trial in this process: when it ended, and the seconds it lost.
+_last_trial = {"at": -math.inf, "lost": 0.0}
 
 
 @contextlib.contextmanager
@@ -74,7 +83,8 @@ class Chooser:
 
     The phases: "warm" (one unit on one thread: first touch of buffers and
     caches, and a first time per unit), "wait" (one thread until
-    FIRST_TRIAL_AFTER seconds of work), then each trial's "one" (about
+    FIRST_TRIAL_AFTER seconds of work, or longer after a recent costly
+    trial), then each trial's "one" (about
     TRIAL_SECONDS on one thread) and "most" (pieces of 1, 2, 4, ... units
     on all threads); `phase` is None between trials.
     """
@@ -90,6 +100,8 @@ class Chooser:
         self.phase = "warm" if self.auto else None
         self.recheck, self.since = FIRST_RECHECK, 0   # calls between trials, calls since the last
         self.worked, self.lost = 0.0, 0.0             # seconds since the last trial, lost in it
+        recent = perf_counter() - _last_trial["at"] < MEMORY_SECONDS
+        self.first_wait = max(FIRST_TRIAL_AFTER, _last_trial["lost"] / MAX_OVERHEAD if recent else 0.0)
         self.unit_seconds = None                      # of the last call
         self.one = None                               # seconds a unit on one thread, this trial
         self.spent, self.done, self.piece = 0.0, 0, 1  # on all threads, this trial
@@ -112,7 +124,7 @@ class Chooser:
             if self.phase == "warm":
                 size = 1
             elif self.phase == "wait":
-                size = math.ceil((FIRST_TRIAL_AFTER - self.worked) / self.unit_seconds)
+                size = math.ceil((self.first_wait - self.worked) / self.unit_seconds)
             elif self.phase == "one":
                 size = math.ceil(TRIAL_SECONDS / self.unit_seconds)
             elif self.phase == "most":
@@ -143,7 +155,7 @@ class Chooser:
                 self.phase = "one"
         elif phase in ("warm", "wait"):
             self.worked += seconds
-            self.phase = "one" if self.worked >= FIRST_TRIAL_AFTER else "wait"
+            self.phase = "one" if self.worked >= self.first_wait else "wait"
         elif phase == "one":
             self.one, self.spent, self.done, self.piece = self.unit_seconds, 0.0, 0, 1
             self.phase = "most"
@@ -162,3 +174,4 @@ class Chooser:
         """Keep `faster`; trials come less often while the answer holds."""
         self.recheck = min(GROWTH * self.recheck, LAST_RECHECK) if faster == self.best else FIRST_RECHECK
         self.best, self.phase, self.since, self.worked = faster, None, 0, 0.0
+        _last_trial.update(at=perf_counter(), lost=self.lost)

@@ -14,6 +14,12 @@ from surrogate._checks import check_threads
 TWO = numba.config.NUMBA_NUM_THREADS >= 2
 
 
+@pytest.fixture(autouse=True)
+def no_trial_remembered(monkeypatch):
+    """Each test starts as a new process would: no earlier trial to learn from."""
+    monkeypatch.setattr(_threads, "_last_trial", {"at": -math.inf, "lost": 0.0})
+
+
 def test_chunks_follow_the_batch_and_the_network_not_the_threads():
     f = 100_000  # flops per sample of a [8, 64, 64, 64, 128] network, roughly
     assert _chunks.n_chunks_for(32, f) == 2          # 32 // MIN_CHUNK_ROWS
@@ -143,6 +149,23 @@ def test_a_trial_cuts_an_epoch_into_short_pieces_and_the_choice_runs_the_rest(on
     assert len(trial) == (1 if expected == 1 else 4)                     # 1+2+4+8 units: 7.5 ms
     rest, second_epoch = pieces[3 + len(trial):]
     assert rest[0] == expected and rest[1] + rest[2] == 400 and second_epoch == (expected, 0, 400)
+
+
+@pytest.mark.skipif(not TWO, reason="needs two Numba threads")
+@pytest.mark.parametrize("later, wait", [(1.0, 0.0040125 / _threads.MAX_OVERHEAD),   # 80.25 ms
+                                         (20.0, _threads.FIRST_TRIAL_AFTER)])     # forgotten
+def test_a_costly_trial_delays_the_next_choosers_first_trial_for_a_while(later, wait, monkeypatch):
+    clock = _Clock(monkeypatch)
+    work = clock.work(0.0005, 0.0045125)    # all threads lose 4.0125 ms in one call
+    first = _threads.Chooser("auto")
+    first.most = 2
+    with first:
+        while first.phase is not None:      # until the first trial has decided
+            first.run(work)
+    assert first.best == 1 and first.lost == pytest.approx(0.0040125)
+    clock.now += later                      # a fit's next phase, or a fit much later
+    second = _threads.Chooser("auto")
+    assert second.first_wait == pytest.approx(wait)
 
 
 def test_work_that_cannot_use_threads_runs_on_one_unmeasured():
