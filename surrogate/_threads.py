@@ -13,10 +13,11 @@ slice (milliseconds, against tens of microseconds of work), and one thread
 is many times faster.
 
 `Chooser` (the "auto" policy) runs repeated calls of the same work (the
-mini-batches of an epoch, L-BFGS evaluations) on one thread at first, and
-after FIRST_TRIAL_AFTER seconds of it, then now and then, holds a trial:
-about TRIAL_SECONDS of work on one thread, then work on all threads in
-growing pieces until as much time is spent there, and keeps the faster.
+mini-batches of an epoch, L-BFGS evaluations) on one thread at first and,
+if the work it expects is worth it (WORTH_SECONDS), holds a trial at once,
+then now and then: about TRIAL_SECONDS of work on one thread, then work
+on all threads in growing pieces until as much time is spent there, and
+keeps the faster.
 The trial on all threads stops as soon as it has lost GIVE_UP_SECONDS to
 one thread, so on a busy machine it costs a stall or two (a scheduler time
 slice each, 5-25 ms), not an epoch. Epochs are cut into pieces (`spans`)
@@ -25,10 +26,11 @@ epoch: a three-epoch fit gets the second core on a quiet machine.
 
 Trials come again after 16, 64, then 256 calls while the answer holds
 (back to 16 when it changes), and never before the work done since the
-last trial is 1/MAX_OVERHEAD times what that trial lost. That wait carries
-over to the next Chooser for MEMORY_SECONDS (a fit's Adam phase, then its
-L-BFGS phase, then the next fit): a machine found busy a moment ago is
-likely busy still, and only a long fit pays for asking again. So a
+last trial is 1/MAX_OVERHEAD times what that trial lost. Inside a
+`shared_trials()` block (one `Surrogate.fit`: its Adam phase, then its
+L-BFGS phase) that wait carries over to the next Chooser: a machine found
+busy a moment ago is likely busy still. Outside one, each Chooser starts
+afresh, so one unlucky trial never holds later work to one thread. So a
 machine that becomes busy, or quiet, is noticed while a long fit runs,
 and trials cost a short fit on a busy machine little. Work on which
 threads cannot matter (one chunk a batch) is never measured: it runs on
@@ -48,17 +50,28 @@ TRIAL_SECONDS = 0.005
 # All threads behind one thread by this much (the units done on all threads
 # would have taken this much less on one): the trial stops there.
 GIVE_UP_SECONDS = 0.001
-# No trial before this much work on one thread: a shorter fit can gain only
-# milliseconds from a second thread, and on a busy machine a trial can lose
-# a stall of 5-25 ms (measured with two busy processes on two cores).
-FIRST_TRIAL_AFTER = 0.05
+# No trial for work expected to take less than this on one thread: two
+# threads can save at most half of it, and on a busy machine a trial can
+# lose a stall of 5-25 ms (measured with two busy processes on two cores).
+WORTH_SECONDS = 0.05
 # What trials may cost: the next waits until the work since the last is
 # 1/MAX_OVERHEAD times the seconds that trial lost.
 MAX_OVERHEAD = 0.05
-MEMORY_SECONDS = 10.0
 
-# The last trial in this process: when it ended, and the seconds it lost.
-_last_trial = {"at": -math.inf, "lost": 0.0}
+# Inside `shared_trials()`: the seconds the block's last trial lost.
+_shared = None
+
+
+@contextlib.contextmanager
+def shared_trials():
+    """Choosers made in the block learn from each other's trials: after one
+    that lost time, the next waits as long as the first would have."""
+    global _shared
+    outer, _shared = _shared, {"lost": 0.0}
+    try:
+        yield
+    finally:
+        _shared = outer
 
 
 @contextlib.contextmanager
@@ -78,18 +91,20 @@ class Chooser:
     threads: "auto" (choose between 1 and all Numba threads, measured) or
     an int (exactly that many, at most Numba's pool; no measuring).
     parallel: False when the work cannot use a second thread (a batch of one
-    chunk); "auto" then runs it on one thread, unmeasured. Use it as a
-    context manager: inside, Numba runs on the chosen count.
+    chunk); "auto" then runs it on one thread, unmeasured.
+    units: the units of work expected in all (None: unknown, many); after
+    the warm-up, work expected to take less than WORTH_SECONDS is not
+    measured either. Use it as a context manager: inside, Numba runs on
+    the chosen count.
 
     The phases: "warm" (one unit on one thread: first touch of buffers and
-    caches, and a first time per unit), "wait" (one thread until
-    FIRST_TRIAL_AFTER seconds of work, or longer after a recent costly
-    trial), then each trial's "one" (about
+    caches, and a first time per unit), "wait" (one thread, only after a
+    costly trial in the same `shared_trials` block), then each trial's "one" (about
     TRIAL_SECONDS on one thread) and "most" (pieces of 1, 2, 4, ... units
     on all threads); `phase` is None between trials.
     """
 
-    def __init__(self, threads="auto", parallel=True):
+    def __init__(self, threads="auto", parallel=True, units=None):
         pool = numba.config.NUMBA_NUM_THREADS
         if threads == "auto":
             self.most = numba.get_num_threads() if parallel else 1
@@ -100,8 +115,8 @@ class Chooser:
         self.phase = "warm" if self.auto else None
         self.recheck, self.since = FIRST_RECHECK, 0   # calls between trials, calls since the last
         self.worked, self.lost = 0.0, 0.0             # seconds since the last trial, lost in it
-        recent = perf_counter() - _last_trial["at"] < MEMORY_SECONDS
-        self.first_wait = max(FIRST_TRIAL_AFTER, _last_trial["lost"] / MAX_OVERHEAD if recent else 0.0)
+        self.first_wait = (_shared or {"lost": 0.0})["lost"] / MAX_OVERHEAD
+        self.units = units
         self.unit_seconds = None                      # of the last call
         self.one = None                               # seconds a unit on one thread, this trial
         self.spent, self.done, self.piece = 0.0, 0, 1  # on all threads, this trial
@@ -156,6 +171,8 @@ class Chooser:
         elif phase in ("warm", "wait"):
             self.worked += seconds
             self.phase = "one" if self.worked >= self.first_wait else "wait"
+            if phase == "warm" and self.units is not None and self.unit_seconds * self.units < WORTH_SECONDS:
+                self.auto, self.phase = False, None   # too little work to risk a trial on
         elif phase == "one":
             self.one, self.spent, self.done, self.piece = self.unit_seconds, 0.0, 0, 1
             self.phase = "most"
@@ -174,4 +191,5 @@ class Chooser:
         """Keep `faster`; trials come less often while the answer holds."""
         self.recheck = min(GROWTH * self.recheck, LAST_RECHECK) if faster == self.best else FIRST_RECHECK
         self.best, self.phase, self.since, self.worked = faster, None, 0, 0.0
-        _last_trial.update(at=perf_counter(), lost=self.lost)
+        if _shared is not None:
+            _shared["lost"] = self.lost

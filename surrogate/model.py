@@ -45,6 +45,7 @@ from . import io
 from . import jacobian as _jacobian
 from ._checks import (check_array, check_in_range, check_int, check_pair, check_positive, check_real, check_threads,
                       check_validation)
+from ._threads import blas_one_thread, shared_trials
 from .activations import ACTIVATIONS
 from .domain import (DomainGuard, OutOfDomainError, OutOfDomainWarning, check_domain_mode, check_spread,
                      rms_spread)
@@ -509,8 +510,9 @@ class Surrogate:
             names = [f"x{i}" for i in range(d)]
 
         dtype = opts["dtype"]
-        Zx, Zy = scaling.encode_x(Xt, dtype), scaling.encode_y(Yt, dtype)
-        val = None if Xv is None else (scaling.encode_x(Xv, dtype), scaling.encode_y(Yv, dtype))
+        with blas_one_thread():  # small products: a second BLAS thread would only spin beside the kernels
+            Zx, Zy = scaling.encode_x(Xt, dtype), scaling.encode_y(Yt, dtype)
+            val = None if Xv is None else (scaling.encode_x(Xv, dtype), scaling.encode_y(Yv, dtype))
         for name, Z in (("X", Zx), ("Y", Zy)) + (() if val is None else (("validation X", val[0]), ("validation Y", val[1]))):
             if not np.isfinite(Z).all():
                 raise ValueError(f"`{name}` overflows once scaled to {dtype.name} (its values or their spread "
@@ -520,7 +522,7 @@ class Surrogate:
         member = [member_seeds(opts["seed"], k) for k in range(K)]
         nets = [MLP([d, *opts["hidden"], scaling.n_modes], activation=opts["activation"],
                     seed=np.random.default_rng(member[k][0]), dtype=dtype) for k in range(K)]
-        with _numba_threads(self._fit_threads(opts)):
+        with _numba_threads(self._fit_threads(opts)), shared_trials():  # one fit, one machine load
             if K == 1:
                 histories = [self._train(nets[0], Zx, Zy, val, member[0][1], progress, opts)]
             else:

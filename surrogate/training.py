@@ -162,8 +162,12 @@ def _train(net, X, Y, optimizer, batch_size=16, epochs=100, shuffle=True, seed=N
     """`train` on arrays already checked (C-contiguous, finite, the network's dtype)."""
     epochs = check_int("epochs", epochs)
     # threads matter only if a batch (all of X for L-BFGS) is split into chunks
-    batch = X.shape[0] if isinstance(optimizer, LBFGS) else min(check_int("batch_size", batch_size), X.shape[0])
-    chooser = Chooser(threads, parallel=_chunks.n_chunks_for(batch, net.flops_per_sample) > 1)
+    if isinstance(optimizer, LBFGS):
+        batch, units = X.shape[0], epochs                       # evaluations, about one an iteration
+    else:
+        batch = min(check_int("batch_size", batch_size), X.shape[0])
+        units = epochs * -(-X.shape[0] // batch)                # mini-batches
+    chooser = Chooser(threads, parallel=_chunks.n_chunks_for(batch, net.flops_per_sample) > 1, units=units)
     history = History()
     monitor = _Monitor(net, history, epochs, early_stopping, callbacks, progress,
                        type(optimizer).__name__)

@@ -1,5 +1,6 @@
 """The thread policy: results never depend on the thread count, and "auto"
 keeps whichever of one thread and all is measured faster."""
+import contextlib
 import math
 import time
 
@@ -14,10 +15,6 @@ from surrogate._checks import check_threads
 TWO = numba.config.NUMBA_NUM_THREADS >= 2
 
 
-@pytest.fixture(autouse=True)
-def no_trial_remembered(monkeypatch):
-    """Each test starts as a new process would: no earlier trial to learn from."""
-    monkeypatch.setattr(_threads, "_last_trial", {"at": -math.inf, "lost": 0.0})
 
 
 def test_chunks_follow_the_batch_and_the_network_not_the_threads():
@@ -33,7 +30,7 @@ def test_chunks_follow_the_batch_and_the_network_not_the_threads():
 def test_training_is_bitwise_the_same_on_one_two_and_auto_threads(optimizer, monkeypatch):
     # trials at once, of one mini-batch: "auto" then cuts epochs into pieces
     monkeypatch.setattr(_threads, "TRIAL_SECONDS", 1e-9)
-    monkeypatch.setattr(_threads, "FIRST_TRIAL_AFTER", 0.0)
+    monkeypatch.setattr(_threads, "WORTH_SECONDS", 0.0)
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(200, 8)), rng.normal(size=(200, 16))
     params, losses = {}, {}
@@ -116,16 +113,14 @@ def test_auto_keeps_the_faster_count_and_measures_again_later(one, most, expecte
             if chooser.phase is None:
                 assert numba.get_num_threads() == chooser.best  # between trials: the choice
     phases = [p for p, _ in calls]
-    # a warm-up and FIRST_TRIAL_AFTER of work on one thread, then the trial: TRIAL_SECONDS on
-    # one thread, then all threads until they lose GIVE_UP_SECONDS or spend TRIAL_SECONDS
-    waited = 1 + phases.count("wait")
-    assert waited * one >= _threads.FIRST_TRIAL_AFTER > (waited - 1) * one
-    assert calls[:waited + 1] == [("warm", 1)] + [("wait", 1)] * (waited - 1) + [("one", 1)]
+    # a warm-up, then the trial: TRIAL_SECONDS on one thread, then all threads until
+    # they lose GIVE_UP_SECONDS or spend TRIAL_SECONDS
+    assert calls[:2] == [("warm", 1), ("one", 1)]
     on_most = phases.count("most")
-    assert calls[waited + 1:waited + 1 + on_most] == [("most", 2)] * on_most
+    assert calls[2:2 + on_most] == [("most", 2)] * on_most
     assert on_most == (1 if most > 0.001 else math.ceil(_threads.TRIAL_SECONDS / most - 1e-9))
     # an answer that confirms the current one (one thread, the start) waits longer for the next trial
-    assert calls[waited + 1 + on_most:] == [(None, expected)] * wait + [("one", 1)]  # then measured again
+    assert calls[2 + on_most:] == [(None, expected)] * wait + [("one", 1)]  # then measured again
     assert numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS  # restored when the block ends
 
 
@@ -141,31 +136,49 @@ def test_a_trial_cuts_an_epoch_into_short_pieces_and_the_choice_runs_the_rest(on
                 pieces.append((chooser.run(work, hi - lo, units=hi - lo), lo, hi - lo))
     pieces = epochs[0] + epochs[1]
     assert [lo for _, lo, _ in epochs[0]] == [0, *np.cumsum([n for *_, n in epochs[0]])[:-1]]  # contiguous
-    waited = math.ceil(_threads.FIRST_TRIAL_AFTER / one)                  # units of work before a trial
-    assert pieces[:2] == [(1, 0, 1), (1, 1, waited - 1)]                  # warm-up, then the wait
-    assert pieces[2] == (1, waited, math.ceil(_threads.TRIAL_SECONDS / one))  # TRIAL_SECONDS on one thread
-    trial = [p for p in pieces[3:] if p[0] == 2 and p[2] < 100]
+    assert pieces[0] == (1, 0, 1)                                           # warm-up
+    assert pieces[1] == (1, 1, math.ceil(_threads.TRIAL_SECONDS / one))     # TRIAL_SECONDS on one thread
+    trial = [p for p in pieces[2:] if p[0] == 2 and p[2] < 100]
     assert [p[2] for p in trial] == [2 ** k for k in range(len(trial))]  # 1, 2, 4, ... units
     assert len(trial) == (1 if expected == 1 else 4)                     # 1+2+4+8 units: 7.5 ms
-    rest, second_epoch = pieces[3 + len(trial):]
+    rest, second_epoch = pieces[2 + len(trial):]
     assert rest[0] == expected and rest[1] + rest[2] == 400 and second_epoch == (expected, 0, 400)
 
 
 @pytest.mark.skipif(not TWO, reason="needs two Numba threads")
-@pytest.mark.parametrize("later, wait", [(1.0, 0.0040125 / _threads.MAX_OVERHEAD),   # 80.25 ms
-                                         (20.0, _threads.FIRST_TRIAL_AFTER)])     # forgotten
-def test_a_costly_trial_delays_the_next_choosers_first_trial_for_a_while(later, wait, monkeypatch):
-    clock = _Clock(monkeypatch)
-    work = clock.work(0.0005, 0.0045125)    # all threads lose 4.0125 ms in one call
-    first = _threads.Chooser("auto")
-    first.most = 2
-    with first:
-        while first.phase is not None:      # until the first trial has decided
-            first.run(work)
-    assert first.best == 1 and first.lost == pytest.approx(0.0040125)
-    clock.now += later                      # a fit's next phase, or a fit much later
-    second = _threads.Chooser("auto")
-    assert second.first_wait == pytest.approx(wait)
+@pytest.mark.parametrize("shared", [True, False])
+def test_a_costly_trial_delays_the_next_choosers_first_trial_in_a_shared_block(shared, monkeypatch):
+    work = _Clock(monkeypatch).work(0.0005, 0.0045125)   # all threads lose 4.0125 ms in one call
+    with _threads.shared_trials() if shared else contextlib.nullcontext():
+        first = _threads.Chooser("auto")
+        first.most = 2
+        with first:
+            while first.phase is not None:      # until the first trial has decided
+                first.run(work)
+        assert first.best == 1 and first.lost == pytest.approx(0.0040125)
+        second = _threads.Chooser("auto")       # a fit's L-BFGS phase after its Adam phase
+    # in the block: 4.0125 ms / MAX_OVERHEAD = 80.25 ms of work first; outside, afresh
+    assert second.first_wait == pytest.approx(0.0040125 / _threads.MAX_OVERHEAD if shared else 0.0)
+    assert _threads.Chooser("auto").first_wait == 0.0   # the block forgets
+    if shared:
+        calls = []
+        with second:
+            while second.phase != "one":
+                calls.append((second.phase, second.run(work)))
+        assert calls == [("warm", 1)] + [("wait", 1)] * 160  # 161 calls of 0.5 ms: 80.5 ms
+
+
+@pytest.mark.skipif(not TWO, reason="needs two Numba threads")
+@pytest.mark.parametrize("units, measured", [(99, False), (100, True), (None, True)])
+def test_work_expected_to_be_short_is_not_measured(units, measured, monkeypatch):
+    """A trial risks a stall of milliseconds: work of less than WORTH_SECONDS (0.5 ms a unit,
+    100 units) stays on one thread."""
+    chooser = _threads.Chooser("auto", units=units)
+    chooser.most = 2
+    work = _Clock(monkeypatch).work(0.0005, 0.0001)
+    with chooser:
+        seen = [chooser.run(work) for _ in range(40)]
+    assert (2 in seen) == measured and seen[:2] == [1, 1]
 
 
 def test_work_that_cannot_use_threads_runs_on_one_unmeasured():
