@@ -99,9 +99,9 @@ class Chooser:
 
     The phases: "warm" (one unit on one thread: first touch of buffers and
     caches, and a first time per unit), "wait" (one thread, only after a
-    costly trial in the same `shared_trials` block), then each trial's "one" (about
-    TRIAL_SECONDS on one thread) and "most" (pieces of 1, 2, 4, ... units
-    on all threads); `phase` is None between trials.
+    costly trial in the same `shared_trials` block), then each trial's
+    "one" (about TRIAL_SECONDS on one thread) and "most" (pieces of 1, 2,
+    4, ... units on all threads); `phase` is None between trials.
     """
 
     def __init__(self, threads="auto", parallel=True, units=None):
@@ -115,7 +115,7 @@ class Chooser:
         self.phase = "warm" if self.auto else None
         self.recheck, self.since = FIRST_RECHECK, 0   # calls between trials, calls since the last
         self.worked, self.lost = 0.0, 0.0             # seconds since the last trial, lost in it
-        self.first_wait = (_shared or {"lost": 0.0})["lost"] / MAX_OVERHEAD
+        self.first_wait = 0.0 if _shared is None else _shared["lost"] / MAX_OVERHEAD
         self.units = units
         self.unit_seconds = None                      # of the last call
         self.one = None                               # seconds a unit on one thread, this trial
