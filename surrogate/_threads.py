@@ -39,6 +39,7 @@ the monitor) also runs on the chosen count.
 """
 import contextlib
 import math
+import threading
 from time import perf_counter
 
 import numba
@@ -58,20 +59,25 @@ WORTH_SECONDS = 0.05
 # 1/MAX_OVERHEAD times the seconds that trial lost.
 MAX_OVERHEAD = 0.05
 
-# Inside `shared_trials()`: the seconds the block's last trial lost.
-_shared = None
+# Inside `shared_trials()`: the seconds the block's last trial lost. Per
+# Python thread, as Numba's thread count is: fits in two threads (a
+# threading backend of a grid search) keep their blocks apart.
+_local = threading.local()
+
+
+def _shared():
+    return getattr(_local, "shared", None)
 
 
 @contextlib.contextmanager
 def shared_trials():
     """Choosers made in the block learn from each other's trials: after one
     that lost time, the next waits as long as the first would have."""
-    global _shared
-    outer, _shared = _shared, {"lost": 0.0}
+    outer, _local.shared = _shared(), {"lost": 0.0}
     try:
         yield
     finally:
-        _shared = outer
+        _local.shared = outer
 
 
 @contextlib.contextmanager
@@ -115,7 +121,8 @@ class Chooser:
         self.phase = "warm" if self.auto else None
         self.recheck, self.since = FIRST_RECHECK, 0   # calls between trials, calls since the last
         self.worked, self.lost = 0.0, 0.0             # seconds since the last trial, lost in it
-        self.first_wait = 0.0 if _shared is None else _shared["lost"] / MAX_OVERHEAD
+        shared = _shared()
+        self.first_wait = 0.0 if shared is None else shared["lost"] / MAX_OVERHEAD
         self.units = units
         self.unit_seconds = None                      # of the last call
         self.one = None                               # seconds a unit on one thread, this trial
@@ -191,5 +198,6 @@ class Chooser:
         """Keep `faster`; trials come less often while the answer holds."""
         self.recheck = min(GROWTH * self.recheck, LAST_RECHECK) if faster == self.best else FIRST_RECHECK
         self.best, self.phase, self.since, self.worked = faster, None, 0, 0.0
-        if _shared is not None:
-            _shared["lost"] = self.lost
+        shared = _shared()
+        if shared is not None:
+            shared["lost"] = self.lost

@@ -2,6 +2,7 @@
 keeps whichever of one thread and all is measured faster."""
 import contextlib
 import math
+import threading
 import time
 
 import numba
@@ -166,6 +167,17 @@ def test_a_costly_trial_delays_the_next_choosers_first_trial_in_a_shared_block(s
             while second.phase != "one":
                 calls.append((second.phase, second.run(work)))
         assert calls == [("warm", 1)] + [("wait", 1)] * 160  # 161 calls of 0.5 ms: 80.5 ms
+
+
+def test_a_shared_block_belongs_to_its_python_thread():
+    seen = []
+    with _threads.shared_trials():
+        _threads._shared()["lost"] = 0.01
+        worker = threading.Thread(target=lambda: seen.append(_threads.Chooser("auto").first_wait))
+        worker.start()
+        worker.join()
+        assert _threads.Chooser("auto").first_wait == pytest.approx(0.01 / _threads.MAX_OVERHEAD)
+    assert seen == [0.0] and _threads._shared() is None
 
 
 @pytest.mark.skipif(not TWO, reason="needs two Numba threads")
