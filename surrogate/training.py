@@ -161,31 +161,23 @@ def _train(net, X, Y, optimizer, batch_size=16, epochs=100, shuffle=True, seed=N
            progress="auto", threads="auto"):
     """`train` on arrays already checked (C-contiguous, finite, the network's dtype)."""
     epochs = check_int("epochs", epochs)
-    # threads matter only if a batch (all of X for L-BFGS) is split into chunks
-    if isinstance(optimizer, LBFGS):
-        batch, units = X.shape[0], epochs                       # evaluations, about one an iteration
-    else:
-        batch = min(check_int("batch_size", batch_size), X.shape[0])
-        units = epochs * -(-X.shape[0] // batch)                # mini-batches
-    chooser = Chooser(threads, parallel=_chunks.n_chunks_for(batch, net.flops_per_sample) > 1, units=units)
     history = History()
     monitor = _Monitor(net, history, epochs, early_stopping, callbacks, progress,
                        type(optimizer).__name__)
-    with chooser:  # validation passes and the monitor run on the chosen thread count too
-        try:
-            if isinstance(optimizer, LBFGS):
-                _run_lbfgs(net, X, Y, optimizer, epochs, validation, monitor, chooser)
-            elif isinstance(optimizer, _FirstOrder):
-                _run_first_order(net, X, Y, optimizer, check_int("batch_size", batch_size),
-                                 epochs, shuffle, seed, validation, monitor, chooser)
-            else:
-                raise ValueError(f"`optimizer` must be SGD, Adam or LBFGS, got {optimizer!r}")
-        finally:
-            monitor.finish(restore_best, validation)
+    try:
+        if isinstance(optimizer, LBFGS):
+            _run_lbfgs(net, X, Y, optimizer, epochs, validation, monitor, threads)
+        elif isinstance(optimizer, _FirstOrder):
+            _run_first_order(net, X, Y, optimizer, check_int("batch_size", batch_size),
+                             epochs, shuffle, seed, validation, monitor, threads)
+        else:
+            raise ValueError(f"`optimizer` must be SGD, Adam or LBFGS, got {optimizer!r}")
+    finally:
+        monitor.finish(restore_best, validation)
     return history
 
 
-def _run_first_order(net, X, Y, opt, batch_size, epochs, shuffle, seed, validation, monitor, chooser):
+def _run_first_order(net, X, Y, opt, batch_size, epochs, shuffle, seed, validation, monitor, threads):
     rng = np.random.default_rng(seed)
     n = X.shape[0]
     nc = _chunks.n_chunks_for(min(batch_size, n), net.flops_per_sample)  # the most a batch takes
@@ -194,27 +186,30 @@ def _run_first_order(net, X, Y, opt, batch_size, epochs, shuffle, seed, validati
     state = opt.ensure_state(net.params)
     in_order = np.arange(n, dtype=np.int64)
     n_batches = -(-n // batch_size)
-    for epoch in range(epochs):
-        lr = opt.schedule(epoch, opt.lr)
-        order = rng.permutation(n).astype(np.int64) if shuffle else in_order
-        total = 0.0
-        for first, last in chooser.spans(n_batches):  # pieces only while threads are measured
-            total, done, status = chooser.run(
-                _chunks.train_epoch, net.params, X, Y, order, first, last, total, batch_size,
-                net._layout, opt.kind, opt.hyper(lr), state, opt.steps, WS, G, backup,
-                net.flops_per_sample, units=last - first)
+    # threads matter only if a batch is split into chunks; validation passes and
+    # the monitor run on the chosen count too
+    with Chooser(threads, parallel=nc > 1, units=epochs * n_batches) as chooser:
+        for epoch in range(epochs):
+            lr = opt.schedule(epoch, opt.lr)
+            order = rng.permutation(n).astype(np.int64) if shuffle else in_order
+            total = 0.0
+            for first, last in chooser.spans(n_batches):  # pieces only while threads are measured
+                total, done, status = chooser.run(
+                    _chunks.train_epoch, net.params, X, Y, order, first, last, total, batch_size,
+                    net._layout, opt.kind, opt.hyper(lr), state, opt.steps, WS, G, backup,
+                    net.flops_per_sample, units=last - first)
+                if status:
+                    break
             if status:
+                raise TrainingDiverged(
+                    f"training diverged in epoch {epoch} (mini-batch starting at sample {done}): "
+                    f"the cost, its gradient or the updated parameters became non-finite. "
+                    f"`net.params` keeps the last finite values; "
+                    f"try a smaller learning rate than lr={lr:g}.")
+            val = None if validation is None else _cost(net, *validation)
+            opt.schedule.observe(total / n if val is None else val)
+            if monitor.record(epoch, total / n, val, lr):
                 break
-        if status:
-            raise TrainingDiverged(
-                f"training diverged in epoch {epoch} (mini-batch starting at sample {done}): "
-                f"the cost, its gradient or the updated parameters became non-finite. "
-                f"`net.params` keeps the last finite values; "
-                f"try a smaller learning rate than lr={lr:g}.")
-        val = None if validation is None else _cost(net, *validation)
-        opt.schedule.observe(total / n if val is None else val)
-        if monitor.record(epoch, total / n, val, lr):
-            break
 
 
 def _train_members(nets, X, Y, optimizer, batch_size, epochs, seeds, validation=None,
@@ -276,13 +271,16 @@ def _train_members(nets, X, Y, optimizer, batch_size, epochs, seeds, validation=
     return histories
 
 
-def _run_lbfgs(net, X, Y, opt, max_iter, validation, monitor, chooser):
+def _run_lbfgs(net, X, Y, opt, max_iter, validation, monitor, threads):
     import scipy.optimize  # here, not at the top: it costs ~0.4 s of every import
     wd = opt.weight_decay
     x0 = net.params.astype(np.float64)
     last_finite = x0
 
     full_batch = net._full_batch(X, Y)
+    # threads matter only if the full batch is split into chunks; about one evaluation an iteration
+    chooser = Chooser(threads, parallel=_chunks.n_chunks_for(X.shape[0], net.flops_per_sample) > 1,
+                      units=max_iter)
 
     def cost_and_grad(p):
         nonlocal last_finite
@@ -304,8 +302,9 @@ def _run_lbfgs(net, X, Y, opt, max_iter, validation, monitor, chooser):
             raise StopIteration
 
     # L-BFGS-B's own algebra is on vectors of n_params and a few columns: a
-    # threaded BLAS there was 6-7x slower on a busy machine.
-    with blas_one_thread():
+    # threaded BLAS there was 6-7x slower on a busy machine. Validation passes
+    # and the monitor run on the chosen Numba threads too.
+    with chooser, blas_one_thread():
         res = scipy.optimize.minimize(
             cost_and_grad, x0, jac=True, method="L-BFGS-B", callback=callback,
             options={"maxiter": max_iter, "maxcor": opt.history, "ftol": opt.ftol, "gtol": opt.gtol})
