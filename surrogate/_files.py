@@ -36,14 +36,17 @@ def write_atomic(path, write, *, fsync=True):
     try:  # the file is made inside: a Ctrl-C just after os.open returns must not leave it behind
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        except OSError as exc:  # name the file the caller asked for, not our temporary one
+            with os.fdopen(fd, "wb") as f:
+                write(f)
+                if fsync:
+                    f.flush()
+                    os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except OSError as exc:
+            if exc.filename != os.fspath(tmp):
+                raise
+            # name the file the caller asked for, not our temporary one
             raise type(exc)(exc.errno, f"cannot write {path}: {exc.strerror}") from None
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            if fsync:
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
     except BaseException:
         try:
             tmp.unlink()

@@ -94,12 +94,15 @@ def test_failed_write_keeps_old_file_and_leaves_no_temporary(tmp_path, model, mo
     assert os.listdir(tmp_path) == ["m.npz"]
 
 
-def test_a_write_under_a_file_names_the_target_not_a_temporary(tmp_path):
+@pytest.mark.parametrize("where, error", [("m/m.npz", NotADirectoryError),   # cannot make the temporary
+                                           ("d.npz", IsADirectoryError)])     # cannot rename it
+def test_an_unwritable_target_is_named_not_a_temporary(tmp_path, where, error):
     (tmp_path / "m").write_bytes(b"a file, not a folder")
-    target = tmp_path / "m" / "m.npz"
-    with pytest.raises(NotADirectoryError, match=f"cannot write {re.escape(str(target))}: Not a directory$"):
+    (tmp_path / "d.npz").mkdir()
+    target = tmp_path / where
+    with pytest.raises(error, match=f"cannot write {re.escape(str(target))}: "):
         _files.write_atomic(target, lambda f: f.write(b"data"))
-    assert os.listdir(tmp_path) == ["m"]
+    assert sorted(os.listdir(tmp_path)) == ["d.npz", "m"]
 
 
 def test_object_arrays_refused_naming_the_key(tmp_path):

@@ -110,12 +110,14 @@ def test_save_replaces_an_existing_file_atomically(tmp_path):
 
 
 @pytest.mark.parametrize("where, error", [("missing/data.npz", FileNotFoundError),
-                                           ("data.npz/data.npz", NotADirectoryError)])
+                                           ("data.npz/data.npz", NotADirectoryError),
+                                           ("folder.npz", IsADirectoryError)])
 def test_an_unwritable_path_is_named_in_the_error_and_nothing_is_left(tmp_path, where, error):
     (tmp_path / "data.npz").write_bytes(b"a file, not a folder")
+    (tmp_path / "folder.npz").mkdir()
     with pytest.raises(error, match=f"cannot write {re.escape(str(tmp_path / where))}:"):
         make().save(tmp_path / where)
-    assert [p.name for p in tmp_path.iterdir()] == ["data.npz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.npz", "folder.npz"]
 
 
 def test_corrupted_truncated_and_foreign_files_are_refused(tmp_path):
