@@ -26,39 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ._files import TMP_SUFFIX, strict_json, temporary_name, write_text_atomic
+from ._files import remove_orphans, strict_json, temporary_name, write_text_atomic
 from .dataset import array_to_json, json_to_array, write_npz
 
 CACHE_FORMAT = "problems.generate-cache"
 CACHE_VERSION = 1
 MANIFEST = "manifest.json"
 _BATCH_KEYS = {"start", "X", "Y", "ok", "messages", "seconds"}
-
-
-def _remove_orphans(directory):
-    """Delete temporary files whose writer is dead: incomplete by definition.
-
-    A temporary name carries its writer's process id (`_files.temporary_name`);
-    files of a live process, such as another run on the same cache, stay.
-    """
-    for tmp in directory.glob(f".*{TMP_SUFFIX}"):
-        parts = tmp.name.split(".")
-        try:
-            pid = int(parts[-3])
-        except (IndexError, ValueError):
-            continue  # not one of ours
-        if not _alive(pid):
-            tmp.unlink(missing_ok=True)
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, another user's
-        return True
-    return True
 
 
 class BatchResult:
@@ -118,7 +92,7 @@ class Cache:
                                  f"({err.strerror}); nothing was solved") from None
             if not claimed:  # another run wrote it first: check it is ours
                 return self.__init__(path, identity, versions)
-        _remove_orphans(self.path)
+        remove_orphans(self.path)
 
     def _claim(self, manifest, text):
         """Write the manifest unless it exists; False if another run got there first."""

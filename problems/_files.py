@@ -5,8 +5,8 @@ over the target (`os.replace`, atomic on POSIX and Windows), so a reader, or
 a run killed at any moment, sees the old file or the new one, never half of
 one. The file gets the permissions `open()` would give it (0o666 less the
 umask), not the private 0o600 of `tempfile`. Temporary names carry the
-writer's process id, so a cleaner can tell a live writer's file from one a
-killed process left behind.
+writer's process id, so `remove_orphans` can tell a live writer's file
+from one a killed process left behind, and delete only the latter.
 
 `surrogate/_files.py` is this module's twin: the physics package does not
 import the engine.
@@ -23,6 +23,32 @@ def temporary_name(path):
     """A fresh hidden name beside `path`: .NAME.PID.RANDOM.tmp."""
     path = pathlib.Path(path)
     return path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{TMP_SUFFIX}"
+
+
+def remove_orphans(directory):
+    """Delete temporary files whose writer is dead: incomplete by definition.
+
+    A temporary name carries its writer's process id (`temporary_name`);
+    files of a live process, such as another run writing to the same folder, stay.
+    """
+    for tmp in directory.glob(f".*{TMP_SUFFIX}"):
+        parts = tmp.name.split(".")
+        try:
+            pid = int(parts[-3])
+        except (IndexError, ValueError):
+            continue  # not one of ours
+        if not _alive(pid):
+            tmp.unlink(missing_ok=True)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, another user's
+        return True
+    return True
 
 
 def write_atomic(path, write, *, fsync=True):

@@ -1,5 +1,7 @@
 """surrogate.workflow.run: the whole job once, from Python, with or without files."""
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -66,6 +68,18 @@ def test_run_with_out_writes_the_report_and_reuses_its_cache(tmp_path):
     assert again.data.metadata["cache"]["batches_computed"] == 0
     np.testing.assert_array_equal(again.data.Y, first.data.Y)
     np.testing.assert_array_equal(again.model.predict(again.test.X), first.model.predict(first.test.X))
+
+
+def test_a_rerun_removes_what_a_killed_run_was_writing_and_nothing_else(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()                                   # a writer killed mid-write, its pid gone
+    left = tmp_path / f".model.npz.{dead.pid}.0a1b2c3d.tmp"
+    live = tmp_path / f".plot.png.{os.getpid()}.0a1b2c3d.tmp"    # another run, still writing
+    other = tmp_path / ".notes.tmp"                               # not a name we make
+    for f in (left, live, other):
+        f.write_bytes(b"half a file")
+    run("heat", 40, out=tmp_path, quick=True, workers=1, progress=False)
+    assert not left.exists() and live.exists() and other.exists()
 
 
 def test_run_takes_a_problem_instance_and_quick_solver_options():

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import problems
 
 from .. import metrics
+from .._files import remove_orphans
 from ..model import Surrogate
 from . import report as _report
 
@@ -132,6 +133,7 @@ def _writable_directory(out):
         probe.unlink()
     except OSError as exc:
         raise ValueError(f"`out` = {str(out)!r} is not writable ({exc.strerror})") from None
+    remove_orphans(out)  # what a killed earlier run was writing: incomplete by definition
     return out
 
 
