@@ -1,14 +1,12 @@
 """surrogate.workflow.run: the whole job once, from Python, with or without files."""
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import problems
 from surrogate.workflow import run
-from surrogate.workflow.run import EXTRAPOLATION_FRACTION, SPLIT
+from surrogate.workflow.run import EXTRAPOLATION_FRACTION, SPLIT, _writable_directory
 
 
 @pytest.fixture(scope="module")
@@ -70,15 +68,26 @@ def test_run_with_out_writes_the_report_and_reuses_its_cache(tmp_path):
     np.testing.assert_array_equal(again.model.predict(again.test.X), first.model.predict(first.test.X))
 
 
-def test_a_rerun_removes_what_a_killed_run_was_writing_and_nothing_else(tmp_path):
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()                                   # a writer killed mid-write, its pid gone
-    left = tmp_path / f".model.npz.{dead.pid}.0a1b2c3d.tmp"
+def _a_dead_pid():
+    """A process id no process has now, from the top of the range (the least likely to be reused)."""
+    for pid in range(int(open("/proc/sys/kernel/pid_max").read()) - 1, 1, -1):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        except PermissionError:
+            continue
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/sys/kernel/pid_max"), reason="needs Linux's /proc")
+def test_opening_an_output_folder_removes_what_a_killed_run_was_writing_and_nothing_else(tmp_path):
+    dead = _a_dead_pid()                          # a writer killed mid-write, its pid gone
+    left = tmp_path / f".model.npz.{dead}.0a1b2c3d.tmp"
     live = tmp_path / f".plot.png.{os.getpid()}.0a1b2c3d.tmp"    # another run, still writing
     other = tmp_path / ".notes.tmp"                               # not a name we make
     for f in (left, live, other):
         f.write_bytes(b"half a file")
-    run("heat", 40, out=tmp_path, quick=True, workers=1, progress=False)
+    assert _writable_directory(tmp_path) == tmp_path   # what run and adapt call on `out`, before any work
     assert not left.exists() and live.exists() and other.exists()
 
 
