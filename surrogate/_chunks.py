@@ -13,7 +13,7 @@ memory inside `prange`. An epoch of mini-batch updates is one compiled call
 import numpy as np
 from numba import prange
 
-from ._jit import jit
+from ._jit import jit, wide_vectors
 from ._layout import SPLIT, TILE
 from ._steps import apply_step, sum_chunks
 from ._tiles import backward_tile, copy_rows, forward_tile, gather_rows
@@ -36,6 +36,7 @@ MIN_CHUNK_ROWS = 16
 @jit()
 def _chunk_grad(params, X, Y, rows, start, stop, lay, ws, g):
     """Summed cost and gradient of samples rows[start..stop-1] into g."""
+    wide_vectors()
     g[:] = 0.0
     cost = 0.0
     for t0 in range(start, stop, TILE):
@@ -53,11 +54,13 @@ def accumulate(params, X, Y, rows, start, stop, lay, WS, G, n_chunks):
     Chunk c covers a contiguous run of samples (boundaries on multiples of
     SPLIT) and writes only WS[c] and G[c].
     """
+    wide_vectors()
     if n_chunks == 1:
         return _chunk_grad(params, X, Y, rows, start, stop, lay, WS[0], G[0])
     n_units = (stop - start + SPLIT - 1) // SPLIT
     costs = np.zeros(n_chunks)
     for c in prange(n_chunks):
+        wide_vectors()  # each prange body is compiled as a function of its own
         lo = start + SPLIT * ((n_units * c) // n_chunks)
         hi = min(stop, start + SPLIT * ((n_units * (c + 1)) // n_chunks))
         costs[c] = _chunk_grad(params, X, Y, rows, lo, hi, lay, WS[c], G[c])
@@ -70,6 +73,7 @@ def accumulate(params, X, Y, rows, start, stop, lay, WS, G, n_chunks):
 @jit()
 def batch_grad(params, X, Y, rows, start, stop, lay, WS, G, grad, n_chunks):
     """grad <- (1/n) sum_x dC_x/dparams over the batch, docs/maths.md Eqs. (12)-(13); returns C."""
+    wide_vectors()
     n = stop - start
     cost = accumulate(params, X, Y, rows, start, stop, lay, WS, G, n_chunks)
     grad[:] = sum_chunks(G, n_chunks)[:grad.size]
@@ -80,6 +84,7 @@ def batch_grad(params, X, Y, rows, start, stop, lay, WS, G, grad, n_chunks):
 @jit()
 def _predict_tiles(params, X, lay, ws, out, first, last):
     """out rows of tiles first..last-1 <- a^L (forward pass only)."""
+    wide_vectors()
     n = X.shape[0]
     L = lay.sizes.size - 1
     m = lay.sizes[L]
@@ -94,11 +99,13 @@ def _predict_tiles(params, X, lay, ws, out, first, last):
 @jit(parallel=True)
 def predict(params, X, lay, WS, out, n_chunks):
     """out <- a^L(x) for every row x of X, chunk c of the tiles on WS[c]."""
+    wide_vectors()
     n_tiles = (X.shape[0] + TILE - 1) // TILE
     if n_chunks == 1:
         _predict_tiles(params, X, lay, WS[0], out, 0, n_tiles)
         return
     for c in prange(n_chunks):
+        wide_vectors()
         _predict_tiles(params, X, lay, WS[c], out, (n_tiles * c) // n_chunks,
                        (n_tiles * (c + 1)) // n_chunks)
 
@@ -133,6 +140,7 @@ def train_epoch(params, X, Y, order, first, last, total, batch_size, lay, kind, 
     `params` keeps the last finite values). `step[0]` counts optimiser steps
     across epochs (Adam's bias correction).
     """
+    wide_vectors()
     n = order.size
     for start in range(first * batch_size, min(last * batch_size, n), batch_size):
         stop = min(start + batch_size, n)
@@ -150,6 +158,7 @@ def train_epoch(params, X, Y, order, first, last, total, batch_size, lay, kind, 
 def _member_epoch(params, X, Y, order, batch_size, lay, kind, hyper, state, step, ws, G, backup):
     """`train_epoch` of one ensemble member on one thread: every mini-batch is
     one chunk (G has one row), so no thread waits for another within the epoch."""
+    wide_vectors()
     n = order.size
     total = 0.0
     for start in range(0, n, batch_size):
@@ -174,7 +183,9 @@ def train_members(P, X, Y, orders, batch_size, lay, kind, hyper, S, steps, WS, G
     is `_member_epoch`'s whatever the thread count, so results never depend
     on it. totals[k], done[k], status[k] are `train_epoch`'s three results.
     """
+    wide_vectors()
     for k in prange(P.shape[0]):
+        wide_vectors()
         if active[k]:
             totals[k], done[k], status[k] = _member_epoch(
                 P[k], X, Y, orders[k], batch_size, lay, kind, hyper, S[k], steps[k:k + 1],

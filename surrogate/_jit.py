@@ -1,5 +1,8 @@
-"""The one place for Numba options (fastmath flags, caching, parallelism)."""
+"""The one place for Numba options (fastmath flags, caching, parallelism,
+vector width)."""
 import numba
+from numba import types
+from numba.extending import intrinsic
 
 # Reassociation lets LLVM vectorise reductions; contraction gives FMAs.
 # Deliberately not `nnan`/`ninf`: a diverging run must still produce NaN/inf
@@ -19,3 +22,34 @@ def jit(*, parallel=False, fastmath=None):
     """`numba.njit` with the project's options: cached, explicit fastmath."""
     return numba.njit(cache=True, fastmath=FASTMATH if fastmath is None else fastmath,
                       parallel=parallel, error_model="numpy", nogil=True)
+
+
+# LLVM vectorises with 256-bit registers even on CPUs that have 512-bit ones
+# (AVX-512: Intel Skylake-X and later, AMD Zen 4 and later): its x86 tuning
+# prefers 256 bits because 512-bit instructions lowered the clock of the
+# first AVX-512 chips. Our kernels are dense multiply-adds, where twice the
+# lanes win over that: one thread trained a 32-sample batch of [2, 32, 32, 1]
+# in 12.2 us instead of 15.2 us, and of [8, 64, 64, 64, 128] in 116 us
+# instead of 148 us (Xeon, Emerald Rapids). The preference is an attribute
+# of each compiled function, so every kernel, and every function its loops
+# may be inlined into, starts with `wide_vectors()`. Where the CPU has no
+# 512-bit registers the attribute changes nothing.
+WIDE = '"prefer-vector-width"="512"'
+
+
+@intrinsic
+def _wide_vectors(typingctx):
+    """Mark the calling compiled function: vectorise with the widest registers."""
+    def codegen(context, builder, signature, args):
+        attributes = builder.function.attributes
+        if isinstance(attributes, set):  # llvmlite checks names against a fixed list
+            set.add(attributes, WIDE)    # of flags; this key="value" one is valid LLVM IR
+        return context.get_dummy_value()
+    return types.none(), codegen
+
+
+if DISABLED:
+    def wide_vectors():
+        """No-op in the pure-Python run."""
+else:
+    wide_vectors = _wide_vectors

@@ -5,7 +5,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ._jit import jit
+from ._jit import jit, wide_vectors
 
 SGD, ADAM = 0, 1
 
@@ -28,6 +28,7 @@ def sum_chunks(G, n_chunks):
     Whole rows, so the loop vectorises; rows may be padded past the last
     parameter (summed, never read).
     """
+    wide_vectors()
     g0 = G[0]
     for c in range(1, n_chunks):
         g0 += G[c]
@@ -67,6 +68,7 @@ def apply_step(kind, params, G, n_chunks, scale, state, hyper, step, backup):
     non-finite the old parameters are put back from `backup` and False is
     returned.
     """
+    wide_vectors()
     c1 = 1.0 - hyper.beta1 ** step
     c2 = 1.0 - hyper.beta2 ** step
     s0, s1 = state[0], state[1]

@@ -23,11 +23,13 @@ docs/maths.md:
   vectors a_k; each weight row is loaded once per tile, not once per sample.
 * Inner loops are register-blocked (several rows and samples per pass);
   layers with fewer than NARROW inputs vectorise over outputs instead.
+* Every kernel starts with `wide_vectors()`: LLVM then vectorises it with
+  the CPU's widest registers, 512 bits where there are (see `_jit`).
 """
 import numpy as np
 
 from . import _elementary as ef
-from ._jit import jit
+from ._jit import jit, wide_vectors
 from ._layout import NARROW, TILE
 from ._views import matrix
 from .activations import RELU, SIGMOID, SILU, SOFTPLUS, STEP, TANH  # else IDENTITY
@@ -40,6 +42,7 @@ def _activate(code, a, s):
     a and s are flat runs (a tile's first rows), so one loop vectorises over
     all of them.
     """
+    wide_vectors()
     n = a.size
     if code == TANH:
         for j in range(n):
@@ -79,6 +82,7 @@ def _activate(code, a, s):
 @jit()
 def gather_rows(X, rows, start, nt, a0):
     """a0[t] = X[rows[start + t]]: the tile's inputs, in the order of `rows`."""
+    wide_vectors()
     for t in range(nt):
         r = rows[start + t]
         for k in range(X.shape[1]):
@@ -88,6 +92,7 @@ def gather_rows(X, rows, start, nt, a0):
 @jit()
 def copy_rows(X, start, nt, a0):
     """a0[t] = X[start + t]: the tile's inputs, rows in order."""
+    wide_vectors()
     for t in range(nt):
         for k in range(X.shape[1]):
             a0[t, k] = X[start + t, k]
@@ -101,6 +106,7 @@ def _affine(w, b, a, z, nt, scratch):
     running sums in registers, so each load of w or a serves four
     multiply-adds. Leftover rows and samples go through `_affine_rows`.
     """
+    wide_vectors()
     J, K = w.shape
     if K < NARROW:
         _affine_narrow(w, b, a, z, nt, matrix(scratch, 0, K, J))
@@ -152,6 +158,7 @@ def _affine_narrow(w, b, a, z, nt, wT):
     Inputs go two a pass, the first pass with the bias: each pass loads and
     stores z[t] once.
     """
+    wide_vectors()
     J, K = w.shape
     for j in range(J):
         for k in range(K):
@@ -174,6 +181,7 @@ def _affine_narrow(w, b, a, z, nt, wT):
 @jit()
 def _affine_rows(w, b, a, z, j, t0, nt):
     """z[t, j] = w[j] . a[t] + b[j] for t0 <= t < nt, four samples a pass."""
+    wide_vectors()
     K = w.shape[1]
     t = t0
     while t + 4 <= nt:
@@ -196,6 +204,7 @@ def _affine_rows(w, b, a, z, j, t0, nt):
 @jit()
 def forward_tile(params, lay, ws, nt):
     """Eqs. (5)-(7) for the nt samples loaded in a^0; leaves a^l and sigma'(z^l)."""
+    wide_vectors()
     sizes = lay.sizes
     for l in range(sizes.size - 1):
         K, J = sizes[l], sizes[l + 1]
@@ -216,6 +225,7 @@ def _add_weight_gradient(gw, gb, delta, a, nt, scratch):
     load and store of gw[j, k] serves four multiply-adds and each a[t, k]
     serves four rows.
     """
+    wide_vectors()
     J, K = gw.shape
     if K < NARROW:
         _add_weight_gradient_narrow(gw, gb, delta, a, nt, matrix(scratch, 0, K, J))
@@ -247,6 +257,7 @@ def _add_weight_gradient(gw, gb, delta, a, nt, scratch):
 @jit()
 def _add_gradient_rows(gw, gb, delta, a, j0, j1, t0, nt):
     """The same for rows j0..j1-1 and samples t0..nt-1, four samples a pass."""
+    wide_vectors()
     K = gw.shape[1]
     for j in range(j0, j1):
         t = t0
@@ -270,6 +281,7 @@ def _add_weight_gradient_narrow(gw, gb, delta, a, nt, gT):
     Sums into gT (workspace, (K, J), contiguous in j), four samples a pass,
     the first pass with the bias; then adds gT to gw.
     """
+    wide_vectors()
     J, K = gw.shape
     for k in range(K):
         for j in range(J):
@@ -308,6 +320,7 @@ def _backpropagate(w, delta, s, out, nt):
     pass over k, so one load and store of below[t, k] serves four
     multiply-adds and each w[j, k] serves two samples.
     """
+    wide_vectors()
     J, K = w.shape
     out[:] = 0.0
     below = matrix(out, 0, nt, K)
@@ -331,6 +344,7 @@ def _backpropagate(w, delta, s, out, nt):
 @jit()
 def _backpropagate_rows(w, delta, below, j0, j1, t0, nt):
     """below[t] += sum_j w[j] delta[t, j] for rows j0..j1-1, samples t0..nt-1."""
+    wide_vectors()
     for t in range(t0, nt):
         for j in range(j0, j1):
             d = delta[t, j]
@@ -344,6 +358,7 @@ def backward_tile(params, lay, ws, nt, Y, rows, start, g):
 
     Returns the tile's summed cost sum_x C_x, Eq. (10).
     """
+    wide_vectors()
     sizes = lay.sizes
     L = sizes.size - 1
     m = sizes[L]
