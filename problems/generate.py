@@ -242,6 +242,14 @@ def _drain(problem, pending, take_here, submit_next):
             future.cancel()
 
 
+# A timed worker says STARTED as it begins each solve: the timeout counts the
+# solve, not the worker's start-up (seconds of imports under "spawn") or a
+# busy machine's delay in scheduling it. Until then the sample may wait
+# START_SECONDS more.
+STARTED = "started"
+START_SECONDS = 60.0
+
+
 def _timed_worker(conn, problem, watch):
     if watch is not None:
         _watch_parent(*watch)
@@ -251,6 +259,7 @@ def _timed_worker(conn, problem, watch):
             x = conn.recv()
         except EOFError:
             return
+        conn.send(STARTED)
         conn.send(_solve_batch(problem, x[None, :], in_worker=False))
 
 
@@ -302,7 +311,7 @@ def _run_timed(problem, tasks, workers, timeout, context):
                     if queue:
                         k, i, x = queue.pop(0)
                         slot[1].send(x)
-                        slot[2], slot[3] = (k, i), time.monotonic() + timeout
+                        slot[2], slot[3] = (k, i), time.monotonic() + START_SECONDS + timeout
             busy = [slot for slot in slots if slot[2] is not None]
             if not busy:
                 return
@@ -321,6 +330,9 @@ def _run_timed(problem, tasks, workers, timeout, context):
                         slot[0].join()
                         result = _failure(problem, f"WorkerDied: the solving process ended "
                                                    f"with exit code {slot[0].exitcode}")
+                    if isinstance(result, str) and result == STARTED:
+                        slot[3] = now + timeout
+                        continue
                 elif now >= slot[3]:
                     result = _failure(problem, f"{SolveTimeout.__name__}: {SolveTimeout(timeout)}",
                                       timeout, timed_out=True)

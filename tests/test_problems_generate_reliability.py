@@ -1,5 +1,6 @@
 """generate() under attack: hung and exiting solvers, killed parents, shared and read-only caches."""
 
+import importlib
 import multiprocessing
 import os
 import shutil
@@ -117,6 +118,25 @@ def test_timeout_changes_nothing_when_every_solve_finishes():
         np.testing.assert_array_equal(timed.Y, plain.Y)  # bitwise
     with pytest.raises(ValueError, match="`timeout` must be a positive number, got -1"):
         problems.generate(heat, 8, timeout=-1)
+
+
+def test_timeout_counts_the_solve_not_the_start_of_its_worker(monkeypatch):
+    """A worker slower to start than `timeout` (imports under "spawn", a busy
+    machine) still solves its samples: the clock starts with the solve."""
+    gen = importlib.import_module("problems.generate")
+    start_up = gen._limit_worker_blas
+
+    def slow_start(*args, **kwargs):  # runs in each forked worker before its first solve
+        time.sleep(1.0)
+        return start_up(*args, **kwargs)
+
+    monkeypatch.setattr(gen, "_limit_worker_blas", slow_start)
+    heat = problems.get("heat")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a failed solve would warn
+        timed = problems.generate(heat, 6, seed=1, workers=2, timeout=0.5, progress=False, batch_size=2)
+    assert timed.metadata["failures"] == []
+    np.testing.assert_array_equal(timed.Y, problems.generate(heat, 6, seed=1, workers=1, progress=False).Y)
 
 
 @pytest.mark.slow
