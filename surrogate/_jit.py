@@ -29,11 +29,14 @@ def jit(*, parallel=False, fastmath=None):
 # prefers 256 bits because 512-bit instructions lowered the clock of the
 # first AVX-512 chips. Our kernels are dense multiply-adds, where twice the
 # lanes win over that: one thread trained a 32-sample batch of [2, 32, 32, 1]
-# in 12.2 us instead of 15.2 us, and of [8, 64, 64, 64, 128] in 116 us
-# instead of 148 us (Xeon, Emerald Rapids). The preference is an attribute
-# of each compiled function, so every kernel, and every function its loops
-# may be inlined into, starts with `wide_vectors()`. Where the CPU has no
-# 512-bit registers the attribute changes nothing.
+# in 12.4 us instead of 16.1 us, and of [8, 64, 64, 64, 128] in 120 us
+# instead of 151 us (Xeon, Emerald Rapids). The preference is an attribute
+# of each compiled function, so every training and prediction kernel, and
+# every function its loops may be inlined into, starts with `wide_vectors()`.
+# The Jacobian kernels (`jacobian.py`) do not: their loops run over a few
+# inputs (4-8), half a 512-bit register or less, and a one-row Jacobian took
+# about 1.4x as long with it. Where the CPU has no 512-bit registers the
+# attribute changes nothing.
 WIDE = '"prefer-vector-width"="512"'
 
 
