@@ -1,5 +1,7 @@
 """The one place for Numba options (fastmath flags, caching, parallelism,
 vector width)."""
+import os
+
 import numba
 from numba import types
 from numba.extending import intrinsic
@@ -18,9 +20,25 @@ EXACT_ORDER = {"contract", "arcp", "nsz"}
 DISABLED = bool(numba.config.DISABLE_JIT)
 
 
+def _vector_bits():
+    """The widest vectors the kernels ask for: 512, or SURROGATE_VECTOR_BITS."""
+    value = os.environ.get("SURROGATE_VECTOR_BITS", "512")
+    if value not in ("128", "256", "512"):
+        raise ValueError(f"SURROGATE_VECTOR_BITS must be 128, 256 or 512, got {value!r}")
+    return int(value)
+
+
+VECTOR_BITS = _vector_bits()
+
+
 def jit(*, parallel=False, fastmath=None):
-    """`numba.njit` with the project's options: cached, explicit fastmath."""
-    return numba.njit(cache=True, fastmath=FASTMATH if fastmath is None else fastmath,
+    """`numba.njit` with the project's options: cached, explicit fastmath.
+
+    Numba's cache does not know the vector width, so kernels built with a
+    width other than the default are not cached (each process compiles them).
+    """
+    return numba.njit(cache=VECTOR_BITS == 512,
+                      fastmath=FASTMATH if fastmath is None else fastmath,
                       parallel=parallel, error_model="numpy", nogil=True)
 
 
@@ -30,14 +48,17 @@ def jit(*, parallel=False, fastmath=None):
 # first AVX-512 chips. Our kernels are dense multiply-adds, where twice the
 # lanes win over that: one thread trained a 32-sample batch of [2, 32, 32, 1]
 # in 12.4 us instead of 16.1 us, and of [8, 64, 64, 64, 128] in 120 us
-# instead of 151 us (Xeon, Emerald Rapids). The preference is an attribute
+# instead of 151 us (Xeon, Emerald Rapids; `benchmarks/bench_vectors.py`
+# compares whole training runs). The preference is an attribute
 # of each compiled function, so every training and prediction kernel, and
 # every function its loops may be inlined into, starts with `wide_vectors()`.
 # The Jacobian kernels (`jacobian.py`) do not: their loops run over a few
 # inputs (4-8), half a 512-bit register or less, and a one-row Jacobian took
 # about 1.4x as long with it. Where the CPU has no 512-bit registers the
-# attribute changes nothing.
-WIDE = '"prefer-vector-width"="512"'
+# attribute changes nothing. SURROGATE_VECTOR_BITS=256 asks for 256 bits
+# instead, for a chip whose clock drops too far under 512-bit instructions
+# (and for `benchmarks/bench_vectors.py`, which compares the two).
+WIDE = f'"prefer-vector-width"="{VECTOR_BITS}"'
 
 
 @intrinsic

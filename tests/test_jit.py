@@ -1,4 +1,9 @@
 """The kernels' compile options (`surrogate._jit`): vector width."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import llvmlite.binding as llvm
 import numba
 import numpy as np
@@ -6,6 +11,7 @@ import pytest
 
 from surrogate import _jit, _tiles
 
+REPO = Path(__file__).resolve().parents[1]
 AVX512 = bool(llvm.get_host_cpu_features().get("avx512f", False))
 
 
@@ -38,3 +44,38 @@ def test_kernels_compute_with_512_bit_registers():
 
     for kernel in (affine, backpropagate):
         assert "zmm" in kernel.inspect_asm(kernel.signatures[0])
+
+
+CHILD = """
+import numpy as np, numba
+from surrogate import _jit, _tiles
+affine = numba.njit(fastmath=_jit.FASTMATH, error_model="numpy")(_tiles._affine.py_func)
+rng = np.random.default_rng(0)
+w, b, x, z = rng.normal(size=(64, 64)), rng.normal(size=64), rng.normal(size=(32, 64)), np.zeros((32, 64))
+affine(w, b, x, z, 32, np.zeros(4096))
+assert np.allclose(z, x @ w.T + b)
+print("zmm" in affine.inspect_asm(affine.signatures[0]), _tiles._affine._cache.__class__.__name__)
+"""
+
+
+def child(bits, tmp_path):
+    env = dict(os.environ, SURROGATE_VECTOR_BITS=bits, NUMBA_CACHE_DIR=str(tmp_path),
+               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    return subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.mark.skipif(_jit.DISABLED, reason="no machine code in the pure-Python run")
+@pytest.mark.skipif(not AVX512, reason="this CPU has no 512-bit vector registers")
+def test_vector_bits_256_gives_narrower_vectors_uncached(tmp_path):
+    """SURROGATE_VECTOR_BITS=256 is the way back to LLVM's x86 default; as
+    Numba's cache cannot tell the widths apart, those kernels are not cached."""
+    proc = child("256", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "NullCache"]
+
+
+def test_a_bad_vector_width_is_refused_by_name(tmp_path):
+    proc = child("300", tmp_path)
+    assert proc.returncode != 0
+    assert "SURROGATE_VECTOR_BITS must be 128, 256 or 512, got '300'" in proc.stderr
