@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._files import remove_orphans, strict_json, temporary_name, write_text_atomic
+from ._files import probe_writable, remove_orphans, strict_json, temporary_name, write_text_atomic
 from .dataset import array_to_json, json_to_array, write_npz
 
 CACHE_FORMAT = "problems.generate-cache"
@@ -107,10 +107,8 @@ class Cache:
 
     def check_writable(self):
         """A ValueError now, before any solve, if finished batches could not be stored."""
-        probe = temporary_name(self.path / "probe")
         try:
-            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-            probe.unlink()
+            probe_writable(self.path)
         except OSError as err:
             raise ValueError(f"`cache` directory {str(self.path)!r} is not writable "
                              f"({err.strerror}); nothing was solved") from None

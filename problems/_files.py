@@ -25,6 +25,16 @@ def temporary_name(path):
     return path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{TMP_SUFFIX}"
 
 
+def probe_writable(directory):
+    """Raise OSError unless a new file can be made in `directory` (os.access is
+    not enough: it ignores read-only mounts for root). The probe has a
+    temporary name of its own, so two writers checking one folder never remove
+    each other's probe, and one a killed checker left is an orphan."""
+    probe = temporary_name(pathlib.Path(directory) / "probe")
+    os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    probe.unlink()
+
+
 def remove_orphans(directory):
     """Delete temporary files whose writer is dead: incomplete by definition.
 

@@ -1,5 +1,6 @@
 """surrogate.workflow.run: the whole job once, from Python, with or without files."""
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -89,6 +90,28 @@ def test_opening_an_output_folder_removes_what_a_killed_run_was_writing_and_noth
         f.write_bytes(b"half a file")
     assert _writable_directory(tmp_path) == tmp_path   # what run and adapt call on `out`, before any work
     assert not left.exists() and live.exists() and other.exists()
+
+
+def test_two_runs_checking_one_output_folder_do_not_fail_each_other(tmp_path):
+    """Each check writes and removes a probe file; with one fixed probe name, a
+    second run on the same folder removed the first's probe mid-check and the
+    first reported the folder "not writable"."""
+    failures = []
+
+    def check():
+        for _ in range(2000):
+            try:
+                _writable_directory(tmp_path)
+            except ValueError as exc:
+                failures.append(str(exc))
+                return
+
+    pair = [threading.Thread(target=check) for _ in range(2)]
+    for t in pair:
+        t.start()
+    for t in pair:
+        t.join()
+    assert failures == [] and list(tmp_path.iterdir()) == []   # no probe left behind
 
 
 def test_run_takes_a_problem_instance_and_quick_solver_options():

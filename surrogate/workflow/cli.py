@@ -30,6 +30,7 @@ import sys
 import traceback
 
 from .. import io
+from .._files import probe_writable
 from ..activations import ACTIVATIONS
 from ..model import Surrogate
 from . import report as _report
@@ -212,11 +213,8 @@ def _out_dir(path, option="--out"):
 
 
 def _probe(directory, option):
-    # os.access is not enough: it ignores read-only mounts for root.
-    probe = directory / f".surrogate-write-test.{os.getpid()}"
     try:
-        probe.write_bytes(b"")
-        probe.unlink()
+        probe_writable(directory)
     except OSError as exc:
         raise UserError(f"{option}: directory {str(directory)!r} is not writable ({exc.strerror})") from None
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import problems
 
 from .. import metrics
-from .._files import remove_orphans
+from .._files import probe_writable, remove_orphans
 from ..model import Surrogate
 from . import report as _report
 
@@ -127,10 +127,8 @@ def _writable_directory(out):
     if out.exists() and not out.is_dir():
         raise ValueError(f"`out` = {str(out)!r} exists and is not a directory")
     out.mkdir(parents=True, exist_ok=True)
-    probe = out / ".write-test"
     try:
-        probe.write_bytes(b"")
-        probe.unlink()
+        probe_writable(out)
     except OSError as exc:
         raise ValueError(f"`out` = {str(out)!r} is not writable ({exc.strerror})") from None
     remove_orphans(out)  # what a killed earlier run was writing: incomplete by definition
