@@ -21,12 +21,17 @@ keeps the faster.
 The trial on all threads stops as soon as it has lost GIVE_UP_SECONDS to
 one thread, so on a busy machine it costs a stall or two (a scheduler time
 slice each, 5-25 ms), not an epoch. Epochs are cut into pieces (`spans`)
-only during a trial, so the choice already serves the rest of the first
-epoch: a three-epoch fit gets the second core on a quiet machine.
+so that trials come when they are due, mid-epoch if need be: the choice
+serves the rest of the first epoch, and a three-epoch fit gets the second
+core on a quiet machine.
 
-Trials come again after 16, 64, then 256 calls while the answer holds
-(back to 16 when it changes), and never before the work done since the
-last trial is 1/MAX_OVERHEAD times what that trial lost. Inside a
+Trials come again after 16, 64, then 256 times TRIAL_SECONDS of work
+while the answer holds (back to 16 when it changes; the first trial's
+answer always gets 16), and never before the work done since the last
+trial is 1/MAX_OVERHEAD times what that trial lost. The wait is counted
+in seconds of work, not in calls: a call may be a whole epoch, and one
+trial spoilt by a burst of load from elsewhere must not hold a whole fit
+to one thread. Inside a
 `shared_trials()` block (one `Surrogate.fit`: its Adam phase, then its
 L-BFGS phase) that wait carries over to the next Chooser: a machine found
 busy a moment ago is likely busy still. Outside one, each Chooser starts
@@ -44,6 +49,10 @@ from time import perf_counter
 
 import numba
 
+# Work between trials, in units of TRIAL_SECONDS. On a quiet machine a trial
+# loses at most half its TRIAL_SECONDS on one thread (if two threads are twice
+# as fast): about 3% of the work after the first trials, 0.2% once the answer
+# has held twice.
 FIRST_RECHECK, LAST_RECHECK, GROWTH = 16, 256, 4
 # Each side of a trial: long enough to cover a scheduler time slice or two
 # (~3 ms), so a thread descheduled on a busy core shows; short against a fit.
@@ -119,7 +128,7 @@ class Chooser:
         self.auto = threads == "auto" and self.most > 1
         self.best = 1 if self.auto else self.most
         self.phase = "warm" if self.auto else None
-        self.recheck, self.since = FIRST_RECHECK, 0   # calls between trials, calls since the last
+        self.recheck, self.trials = FIRST_RECHECK, 0  # TRIAL_SECONDS of work between trials; trials so far
         self.worked, self.lost = 0.0, 0.0             # seconds since the last trial, lost in it
         shared = _shared()
         self.first_wait = 0.0 if shared is None else shared["lost"] / MAX_OVERHEAD
@@ -143,15 +152,17 @@ class Chooser:
         lo = 0
         while lo < units:
             size = units - lo
-            if self.phase == "warm":
+            if self.phase is None and self.auto:  # up to the next trial
+                size = math.ceil((self._due() - self.worked) / self.unit_seconds - 1e-6)
+            elif self.phase == "warm":
                 size = 1
             elif self.phase == "wait":
                 size = math.ceil((self.first_wait - self.worked) / self.unit_seconds)
-            elif self.phase == "one":
-                size = math.ceil(TRIAL_SECONDS / self.unit_seconds)
+            elif self.phase == "one":  # at the unit time on one thread of the last trial, if any
+                size = math.ceil(TRIAL_SECONDS / (self.one or self.unit_seconds) - 1e-6)
             elif self.phase == "most":
                 size = self.piece
-            hi = min(units, lo + size)
+            hi = min(units, lo + max(1, size))
             yield lo, hi
             lo = hi
 
@@ -171,9 +182,8 @@ class Chooser:
     def _next(self, phase, seconds, units):
         """The phase after a call of `phase` that took `seconds` for `units` units."""
         if phase is None:
-            self.since += 1
             self.worked += seconds
-            if self.auto and self.since >= self.recheck and self.worked * MAX_OVERHEAD >= self.lost:
+            if self.auto and self.worked >= self._due() * (1 - 1e-9):  # 1e-9: round-off of the sum
                 self.phase = "one"
         elif phase in ("warm", "wait"):
             self.worked += seconds
@@ -194,10 +204,17 @@ class Chooser:
             else:
                 self.piece *= 2
 
+    def _due(self):
+        """Seconds of work between the last trial and the next."""
+        return max(self.recheck * TRIAL_SECONDS, self.lost / MAX_OVERHEAD)
+
     def _decide(self, faster):
         """Keep `faster`; trials come less often while the answer holds."""
-        self.recheck = min(GROWTH * self.recheck, LAST_RECHECK) if faster == self.best else FIRST_RECHECK
-        self.best, self.phase, self.since, self.worked = faster, None, 0, 0.0
+        holds = faster == self.best and self.trials > 0  # the first answer is not yet a confirmation
+        self.recheck = min(GROWTH * self.recheck, LAST_RECHECK) if holds else FIRST_RECHECK
+        self.best, self.phase, self.worked = faster, None, 0.0
+        self.trials += 1
+        self.unit_seconds = self.one if faster == 1 else self.spent / self.done  # on the choice
         shared = _shared()
         if shared is not None:
             shared["lost"] = self.lost

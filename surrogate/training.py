@@ -193,7 +193,7 @@ def _run_first_order(net, X, Y, opt, batch_size, epochs, shuffle, seed, validati
             lr = opt.schedule(epoch, opt.lr)
             order = rng.permutation(n).astype(np.int64) if shuffle else in_order
             total = 0.0
-            for first, last in chooser.spans(n_batches):  # pieces only while threads are measured
+            for first, last in chooser.spans(n_batches):  # cut where a thread trial is due
                 total, done, status = chooser.run(
                     _chunks.train_epoch, net.params, X, Y, order, first, last, total, batch_size,
                     net._layout, opt.kind, opt.hyper(lr), state, opt.steps, WS, G, backup,
