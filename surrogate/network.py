@@ -191,6 +191,11 @@ class MLP:
         n = X.shape[0]
         rows = np.arange(n, dtype=np.int64)
         nc = _chunks.n_chunks_for(n, self.flops_per_sample)
+        # Start Numba's threading layer: `batch_grad` calls the parallel `accumulate`,
+        # and a cached caller compiled after its callee was loaded from the cache
+        # does not start it, so it would crash on the first parallel launch
+        # (numba issue #8578). Training starts it through the thread policy.
+        numba.get_num_threads()
         WS, G = self.tile_workspace(nc), self.gradient_buffers(nc)
         grad = np.empty(self.n_params, self.dtype)
 

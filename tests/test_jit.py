@@ -79,3 +79,32 @@ def test_a_bad_vector_width_is_refused_by_name(tmp_path):
     proc = child("300", tmp_path)
     assert proc.returncode != 0
     assert "SURROGATE_VECTOR_BITS must be 128, 256 or 512, got '300'" in proc.stderr
+
+
+CACHED_CALLER = """
+import sys
+import numpy as np, surrogate
+rng = np.random.default_rng(0)
+X, Y = rng.uniform(-1, 1, (4000, 2)), rng.uniform(-1, 1, (4000, 1))
+net = surrogate.MLP([2, 16, 1], seed=0)
+if sys.argv[1] == "train":
+    surrogate.train(net, X[:64], Y[:64], surrogate.SGD(lr=0.01), epochs=1, progress=False)
+else:
+    print(repr(net.loss_and_grad(X, Y)[0]))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_jit.DISABLED, reason="no machine code in the pure-Python run")
+def test_a_cached_caller_of_a_parallel_kernel_runs_in_a_fresh_process(tmp_path):
+    """Numba issue #8578: a cached kernel compiled while its parallel callee came
+    from the cache does not start the threading layer when it is loaded, and
+    crashed (SIGSEGV) at its first parallel launch. The history that built such
+    a cache: a process trains (compiling `accumulate`), the next computes a
+    full-batch gradient (compiling `batch_grad`), and a third starts with that."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path),
+               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    runs = [subprocess.run([sys.executable, "-c", CACHED_CALLER, what], env=env, capture_output=True,
+                           text=True, timeout=600) for what in ("train", "gradient", "gradient")]
+    assert [r.returncode for r in runs] == [0, 0, 0], runs[-1].stderr
+    assert runs[1].stdout == runs[2].stdout and float(runs[2].stdout) > 0
