@@ -21,16 +21,19 @@ from ._views import matrix
 
 # A chunk (one thread's share of a mini-batch) needs about this much work to
 # pay for a parallel launch (~4 us) and the risk of waiting for a descheduled
-# thread on a busy machine. Measured: a 32-sample batch of [2, 32, 32, 1]
-# (2e5 flops) gained under 10% from a second thread, one of [8, 64, 64, 64,
-# 128] (3e6 flops) 1.4x.
+# thread on a busy machine.
 MIN_FLOPS_PER_CHUNK = 500_000
-# At most this many chunks, and at least MIN_CHUNK_ROWS samples each: every
-# chunk costs a gradient buffer to sum per step and re-reads the weights, so
-# a fixed count must stay small; beyond 4 threads a mini-batch of tens of
+# At most this many chunks, and at least a full tile of samples each: a chunk
+# reads every weight once a tile, so two chunks of half a tile read the
+# weights twice for the same work, and each chunk adds a gradient buffer to
+# sum. Measured on one thread, batch 32: two 16-row chunks cost 1.18x one
+# 32-row chunk on [8, 64, 64, 64, 128] and 1.2-1.25x on [8, 256, 256, 256,
+# 128], so a second thread only won that back (two threads: 0.88x and 1.0x
+# the one chunk). At 64 rows, two 32-row chunks on two threads were 1.28x
+# and 1.32x faster than one chunk. Beyond 4 threads a mini-batch of tens of
 # samples gains little anyway.
 MAX_CHUNKS = 4
-MIN_CHUNK_ROWS = 16
+MIN_CHUNK_ROWS = TILE
 
 
 @jit()

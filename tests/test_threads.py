@@ -20,10 +20,11 @@ TWO = numba.config.NUMBA_NUM_THREADS >= 2
 
 def test_chunks_follow_the_batch_and_the_network_not_the_threads():
     f = 100_000  # flops per sample of a [8, 64, 64, 64, 128] network, roughly
-    assert _chunks.n_chunks_for(32, f) == 2          # 32 // MIN_CHUNK_ROWS
+    assert _chunks.n_chunks_for(64, f) == 2          # 64 // MIN_CHUNK_ROWS
     assert _chunks.n_chunks_for(1400, f) == _chunks.MAX_CHUNKS
-    assert _chunks.n_chunks_for(32, 1_000) == 1      # too little work to split
-    assert _chunks.n_chunks_for(15, 10**9) == 1      # too few samples to split
+    assert _chunks.n_chunks_for(64, 1_000) == 1      # too little work to split
+    assert _chunks.n_chunks_for(63, 10**9) == 1      # a chunk holds at least a full tile
+    assert _chunks.n_chunks_for(32, 10**9) == 1
 
 
 @pytest.mark.skipif(not TWO, reason="needs two Numba threads")
@@ -37,8 +38,8 @@ def test_training_is_bitwise_the_same_on_one_two_and_auto_threads(optimizer, mon
     params, losses = {}, {}
     for threads in (1, 2, "auto"):
         net = surrogate.MLP([8, 64, 64, 16], seed=1)
-        assert _chunks.n_chunks_for(32, net.flops_per_sample) == 2  # the split path is the one tested
-        history = surrogate.train(net, X, Y, optimizer(), batch_size=32, epochs=40, seed=2,
+        assert _chunks.n_chunks_for(64, net.flops_per_sample) == 2  # the split path is the one tested
+        history = surrogate.train(net, X, Y, optimizer(), batch_size=64, epochs=40, seed=2,
                                   progress=False, threads=threads)
         params[threads], losses[threads] = net.params.copy(), history.loss
     np.testing.assert_array_equal(params[1], params[2])
@@ -72,8 +73,10 @@ def test_a_fit_is_bitwise_the_same_whatever_threads():
     rng = np.random.default_rng(3)
     X = rng.uniform(size=(300, 4))
     Y = np.sin(X @ rng.normal(size=(4, 40)))
-    fits = [Surrogate(hidden=(64, 64), epochs=15, lbfgs_iter=40, seed=0, threads=t).fit(X, Y, progress=False)
+    fits = [Surrogate(hidden=(64, 64), epochs=15, batch_size=64, lbfgs_iter=40, seed=0, threads=t).fit(
+            X, Y, progress=False)
             for t in (1, 2, "auto")]
+    assert _chunks.n_chunks_for(64, fits[0].net_.flops_per_sample) == 2  # Adam's batches are split
     for other in fits[1:]:
         np.testing.assert_array_equal(fits[0].net_.params, other.net_.params)
 
