@@ -237,8 +237,8 @@ def print_setup(engine):
               "-u OPENBLAS_L2_SIZE python benchmarks/bench_train.py)")
     print("load average (1, 5, 15 min): %.2f %.2f %.2f" % os.getloadavg())
     if os.getloadavg()[0] > 1:
-        print("  note: other jobs are running; two-thread contenders (ours on M and W, "
-              "torch) lose far more to them than one-thread peers (see README)")
+        print("  note: other jobs are running; two-thread contenders (torch; ours at batch "
+              "512) lose far more to them than one-thread peers (see README)")
     print("threads:")
     if engine is not None:
         import numba

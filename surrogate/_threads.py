@@ -60,10 +60,14 @@ TRIAL_SECONDS = 0.005
 # All threads behind one thread by this much (the units done on all threads
 # would have taken this much less on one): the trial stops there.
 GIVE_UP_SECONDS = 0.001
-# No trial for work expected to take less than this on one thread: two
-# threads can save at most half of it, and on a busy machine a trial can
-# lose a stall of 5-25 ms (measured with two busy processes on two cores).
-WORTH_SECONDS = 0.05
+# No trial for work expected to take less than this on one thread: on a busy
+# machine a trial can lose a stall of 5-25 ms (measured with two busy
+# processes on two cores), and where two threads are 1.2x faster (L-BFGS on
+# a small network's full batch) they save a sixth of the work, 17 ms here.
+# `surrogate run heat`'s fit, whose L-BFGS phase takes about 50 ms, gained
+# nothing from trials on a quiet machine (auto / pinned 1.00-1.09x) and lost
+# up to 1.26x on a busy one.
+WORTH_SECONDS = 0.1
 # What trials may cost: the next waits until the work since the last is
 # 1/MAX_OVERHEAD times the seconds that trial lost.
 MAX_OVERHEAD = 0.05

@@ -195,10 +195,10 @@ def test_a_shared_block_belongs_to_its_python_thread():
 
 
 @pytest.mark.skipif(not TWO, reason="needs two Numba threads")
-@pytest.mark.parametrize("units, measured", [(99, False), (100, True), (None, True)])
+@pytest.mark.parametrize("units, measured", [(199, False), (200, True), (None, True)])
 def test_work_expected_to_be_short_is_not_measured(units, measured, monkeypatch):
     """A trial risks a stall of milliseconds: work of less than WORTH_SECONDS (0.5 ms a unit,
-    100 units) stays on one thread."""
+    200 units) stays on one thread."""
     chooser = _threads.Chooser("auto", units=units)
     chooser.most = 2
     work = _Clock(monkeypatch).work(0.0005, 0.0001)
