@@ -28,7 +28,7 @@ MIN_FLOPS_PER_CHUNK = 500_000
 # weights twice for the same work, and each chunk adds a gradient buffer to
 # sum. Measured on one thread, batch 32: two 16-row chunks cost 1.18x one
 # 32-row chunk on [8, 64, 64, 64, 128] and 1.2-1.25x on [8, 256, 256, 256,
-# 128], so a second thread only won that back (two threads: 0.88x and 1.0x
+# 128], so a second thread only won that back (two threads: 0.88x and 0.95-1x
 # the one chunk). At 64 rows, two 32-row chunks on two threads were 1.28x
 # and 1.32x faster than one chunk. Beyond 4 threads a mini-batch of tens of
 # samples gains little anyway.
