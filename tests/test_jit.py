@@ -58,11 +58,15 @@ print("zmm" in affine.inspect_asm(affine.signatures[0]), _tiles._affine._cache._
 """
 
 
+def child_env(cache, **extra):
+    """The environment of a child Python that imports this checkout and compiles into `cache`."""
+    return dict(os.environ, NUMBA_CACHE_DIR=str(cache), **extra,
+                PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+
+
 def child(bits, tmp_path):
-    env = dict(os.environ, SURROGATE_VECTOR_BITS=bits, NUMBA_CACHE_DIR=str(tmp_path),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
-    return subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run([sys.executable, "-c", CHILD], env=child_env(tmp_path, SURROGATE_VECTOR_BITS=bits),
+                          capture_output=True, text=True, timeout=300)
 
 
 @pytest.mark.skipif(_jit.DISABLED, reason="no machine code in the pure-Python run")
@@ -102,9 +106,8 @@ def test_a_cached_caller_of_a_parallel_kernel_runs_in_a_fresh_process(tmp_path):
     crashed (SIGSEGV) at its first parallel launch. The history that built such
     a cache: a process trains (compiling `accumulate`), the next computes a
     full-batch gradient (compiling `batch_grad`), and a third starts with that."""
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
-    runs = [subprocess.run([sys.executable, "-c", CACHED_CALLER, what], env=env, capture_output=True,
-                           text=True, timeout=600) for what in ("train", "gradient", "gradient")]
+    runs = [subprocess.run([sys.executable, "-c", CACHED_CALLER, what], env=child_env(tmp_path),
+                           capture_output=True, text=True, timeout=600)
+            for what in ("train", "gradient", "gradient")]
     assert [r.returncode for r in runs] == [0, 0, 0], runs[-1].stderr
     assert runs[1].stdout == runs[2].stdout and float(runs[2].stdout) > 0
