@@ -157,7 +157,7 @@ class Chooser:
         while lo < units:
             size = units - lo
             if self.phase is None and self.auto:  # up to the next trial
-                size = math.ceil((self._due() - self.worked) / self.unit_seconds - 1e-6)
+                size = self._units_to_trial()
             elif self.phase == "warm":
                 size = 1
             elif self.phase == "wait":
@@ -187,7 +187,7 @@ class Chooser:
         """The phase after a call of `phase` that took `seconds` for `units` units."""
         if phase is None:
             self.worked += seconds
-            if self.auto and self.worked >= self._due() * (1 - 1e-9):  # 1e-9: round-off of the sum
+            if self.auto and self._units_to_trial() <= 0:
                 self.phase = "one"
         elif phase in ("warm", "wait"):
             self.worked += seconds
@@ -208,9 +208,13 @@ class Chooser:
             else:
                 self.piece *= 2
 
-    def _due(self):
-        """Seconds of work between the last trial and the next."""
-        return max(self.recheck * TRIAL_SECONDS, self.lost / MAX_OVERHEAD)
+    def _units_to_trial(self):
+        """Units of work, at the last unit time, until the next trial is due: the
+        work between trials is the larger of `recheck` x TRIAL_SECONDS and what
+        the last trial lost / MAX_OVERHEAD. A millionth of a unit counts as
+        none (round-off in the sum of seconds)."""
+        due = max(self.recheck * TRIAL_SECONDS, self.lost / MAX_OVERHEAD)
+        return math.ceil((due - self.worked) / self.unit_seconds - 1e-6)
 
     def _decide(self, faster):
         """Keep `faster`; trials come less often while the answer holds."""
