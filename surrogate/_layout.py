@@ -6,7 +6,7 @@ import numpy as np
 
 TILE = 32  # samples a thread carries through a layer together
 SPLIT = 8  # chunk boundaries fall on multiples of this many samples
-NARROW = 8  # layers with fewer inputs than this vectorise over outputs instead
+NARROW = 16  # layers with fewer inputs than this (two float64 vectors) vectorise over outputs instead
 
 #: Where each layer's pieces sit: in `params` (w_off, b_off) and in a thread's
 #: workspace (a_off: activations a^l, s_off: sigma'(z^l), d_off: two delta

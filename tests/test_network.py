@@ -50,10 +50,11 @@ def test_predict_matches_numpy_feedforward(act, dtype, rng):
     np.testing.assert_allclose(net.predict(X), ref, rtol=rtol, atol=rtol)
 
 
-# Narrow layers (< 8 inputs) and wide ones whose widths are not multiples of
-# the register blocks (4 rows x 4 samples, 4 x 2): every kernel path.
+# Narrow layers (< 8 inputs: two a pass; 8-15: eight, then one and two) and
+# wide ones (>= 16) whose widths are not multiples of the register blocks
+# (4 rows x 4 samples, 4 x 2): every kernel path.
 @pytest.mark.parametrize("sizes", [[2, 1], [3, 6, 2], [4, 8, 7, 3], [2, 5, 5, 5, 5, 1],
-                                   [9, 13, 10, 6], [11, 33, 1]])
+                                   [9, 13, 10, 6], [11, 33, 1], [8, 16, 5], [15, 17, 18, 6]])
 def test_loss_and_grad_matches_numpy_backprop(sizes, rng):
     net = MLP(sizes, activation="tanh", seed=0)
     X, Y = _data(rng, 37, sizes)  # 37: partial last tile

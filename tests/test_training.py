@@ -192,14 +192,15 @@ def test_kernels_as_plain_python_agree(tmp_path):
 
 @pytest.mark.slow
 def test_blocked_and_chunked_kernels_as_plain_python_agree(tmp_path):
-    """The same with layers wide enough for the register-blocked loops (inputs
-    >= NARROW, widths leaving 1-3 rows and samples over the blocks of 4) and
-    batches large enough to split into two chunks (two threads), so the
-    plain-Python run covers those paths too, not only the narrow ones."""
+    """The same with layers of 9 and 10 inputs (eight a pass, then one or two),
+    one of 17 for the register-blocked loops (widths leaving 1 row and
+    samples over the blocks of 4) and batches large enough to split into two
+    chunks (two threads), so the plain-Python run covers those paths too, not
+    only the narrow ones."""
     code = ("import numpy as np, surrogate\n"
             "from surrogate import _chunks\n"
-            "net = surrogate.MLP([9, 13, 10, 3], activation=['tanh', 'softplus'], seed=0)\n"
-            "r = np.random.default_rng(0); X = r.normal(size=(760, 9)); Y = r.normal(size=(760, 3))\n"
+            "net = surrogate.MLP([9, 10, 17, 5], activation=['tanh', 'softplus'], seed=0)\n"
+            "r = np.random.default_rng(0); X = r.normal(size=(760, 9)); Y = r.normal(size=(760, 5))\n"
             "f = net.flops_per_sample\n"
             "chunks = [_chunks.n_chunks_for(n, f) for n in (725, 760)] + [_chunks.n_predict_chunks(2280, f // 3, 2)]\n"
             "surrogate.train(net, X, Y, surrogate.Adam(1e-2), batch_size=725, epochs=2, seed=1, progress=False)\n"
