@@ -15,10 +15,10 @@ medians over the rounds are printed, so drift in the machine's speed falls on
 all alike.
 
 The multiply-add rate of a part is its multiply-adds (32 J K for a J x K
-layer) over its time; "of matmul" is that rate over the reference's. The
-affine map reduces over its K inputs in vector registers and ends each
-output with a horizontal sum, which costs most at small K; the gradient and
-back-propagation kernels have no such sums. See benchmarks/README.md.
+layer) over its time; "of matmul" is that rate over the reference's. With
+16 or more inputs the affine map sums over them in vector registers and
+ends each output with a horizontal sum; narrower layers vectorise over
+their outputs instead. See benchmarks/README.md.
 
     python benchmarks/bench_kernels.py                  # S, M and W, 15 rounds
     python benchmarks/bench_kernels.py --only M --repeats 31
