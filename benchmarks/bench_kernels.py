@@ -42,7 +42,7 @@ from surrogate import _chunks, _steps, _tiles  # noqa: E402
 from surrogate._layout import TILE  # noqa: E402
 from surrogate.activations import TANH  # noqa: E402
 
-WORKLOADS = {"S": [2, 32, 32, 1], "M": [8, 64, 64, 64, 128], "W": [8, 256, 256, 256, 128]}
+from bench_train import WORKLOADS  # noqa: E402
 MATMUL_N = 1024
 ROUND_SECONDS = 0.02                    # each part's share of a round
 WHOLE, STEP = "whole gradient of the batch", "optimiser step (SGD)"
@@ -63,7 +63,8 @@ def parts(sizes, seed=0):
     rng = np.random.default_rng(seed)
     net = surrogate.MLP(sizes, activation="tanh", output_activation="identity", seed=seed)
     lay, L, nt = net._layout, len(sizes) - 1, TILE
-    scratch = np.zeros(8 * max(sizes))  # the narrow kernels' transposed copy
+    WS, G = net.tile_workspace(1), net.gradient_buffers(1)
+    scratch = WS[0][lay.n_off:]         # where the narrow kernels transpose, as in a training step
     out = []
     for l in range(L):
         K, J = sizes[l], sizes[l + 1]
@@ -90,7 +91,6 @@ def parts(sizes, seed=0):
     X = rng.uniform(-1, 1, (n, sizes[0]))
     Y = rng.uniform(-1, 1, (n, sizes[-1]))
     rows = rng.permutation(n).astype(np.int64)
-    WS, G = net.tile_workspace(1), net.gradient_buffers(1)
     out.append((WHOLE, None,
                 _looped(_chunks._chunk_grad, net.params, X, Y, rows, 0, nt, lay, WS[0], G[0])))
     params, backup = net.params.copy(), np.empty_like(net.params)

@@ -20,9 +20,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench_train import BATCH, EPOCHS, LR, WORKLOADS
+
 ROOT = Path(__file__).resolve().parents[1]
-WORKLOADS = {"S": [2, 32, 32, 1], "M": [8, 64, 64, 64, 128], "W": [8, 256, 256, 256, 128]}
-N, EPOCHS, BATCH, LR = 20_000, 3, 32, 0.01
+N = 20_000
 
 # A worker trains workload `w` whenever it reads the line `w`, and answers
 # with the wall seconds. Its first answer ("ready") comes once every workload
