@@ -52,7 +52,9 @@ def test_predict_matches_numpy_feedforward(act, dtype, rng):
 
 # Narrow layers (< 8 inputs: two a pass; 8-15: eight, then one and two) and
 # wide ones (>= 16) whose widths are not multiples of the register blocks
-# (4 rows x 4 samples, 4 x 2): every kernel path.
+# (4 rows x 4 samples, 4 x 2): every kernel path. Layers with 8 or more
+# inputs and outputs take BLAS's products in the backward pass (`_blas.fits`);
+# 10 -> 6, 18 -> 6 and 33 -> 1 keep our loops there.
 @pytest.mark.parametrize("sizes", [[2, 1], [3, 6, 2], [4, 8, 7, 3], [2, 5, 5, 5, 5, 1],
                                    [9, 13, 10, 6], [11, 33, 1], [8, 16, 5], [15, 17, 18, 6]])
 def test_loss_and_grad_matches_numpy_backprop(sizes, rng):

@@ -1,0 +1,107 @@
+"""Small matrix products through BLAS's gemm, called from compiled code.
+
+Two of a tile's three products (docs/maths.md), the weight gradient
+sum_t delta[t] a[t]^T (Eq. 16) and the back-propagated w^T delta (Eq. 24),
+are plain matrix products of a 32-sample tile with a layer's weights or
+deltas. OpenBLAS has hand-written kernels for such small products (packing
+skipped, registers laid out for the CPU), and on one thread they ran at
+24-27 GMAC/s where our loops ran at 12-24 (Xeon, Emerald Rapids, 32 x 32 to
+64 x 128 layers; `benchmarks/bench_kernels.py`). The BLAS is the one SciPy
+ships (`scipy.linalg.cython_blas`), a core dependency already; the kernels
+call it directly, with no Python in between.
+
+`gemm` works on row-major (C-contiguous) matrices, as the tiles are; BLAS is
+column-major, so it computes the transposed product C^T = op(B)^T op(A)^T.
+
+Threads: OpenBLAS runs a product of m n k <= SINGLE_THREAD_MNK multiply-adds
+on the calling thread (its GEMM_MULTITHREAD_THRESHOLD of 4 x 65536); larger
+ones it would split over threads of its own, inside ours. The kernels call
+`gemm` only up to that size (`fits`), so each call is one thread's
+deterministic sum, whatever the thread count of the caller.
+"""
+from llvmlite import binding, ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import get_cython_function_address, intrinsic
+from numba.np.arrayobj import make_array
+
+from ._jit import DISABLED, jit
+
+SINGLE_THREAD_MNK = 4 * 65536
+# Below this many rows or columns our own loops were as fast (a 32 -> 1
+# output layer: 0.14 against 0.19 us for the weight gradient).
+MIN_SIDE = 8
+
+# The kernels name BLAS's functions by symbol, not by address, so Numba can
+# cache them: each process binds the symbols again at import.
+_SYMBOLS = {types.float64: "surrogate_cython_dgemm", types.float32: "surrogate_cython_sgemm"}
+for _name, _symbol in (("dgemm", _SYMBOLS[types.float64]), ("sgemm", _SYMBOLS[types.float32])):
+    binding.add_symbol(_symbol, get_cython_function_address("scipy.linalg.cython_blas", _name))
+
+
+@intrinsic
+def _gemm_colmajor(typingctx, ta, tb, m, n, k, A, lda, B, ldb, beta, C, ldc):
+    """BLAS ?gemm (alpha 1): C <- op(A) op(B) + beta C, all column-major.
+
+    Fortran takes every argument by reference: each scalar gets a stack slot.
+    """
+    if not (isinstance(C, types.Array) and C.dtype in _SYMBOLS
+            and all(isinstance(x, types.Array) and x.dtype == C.dtype for x in (A, B))):
+        return None  # a typing error: float64 or float32 arrays, one dtype
+    sig = types.void(ta, tb, m, n, k, A, lda, B, ldb, beta, C, ldc)
+
+    def codegen(context, builder, signature, args):
+        tys, dtype = signature.args, signature.args[10].dtype
+        ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc = args
+        voidptr, i8, i32 = cgutils.voidptr_t, ir.IntType(8), ir.IntType(32)
+        fp = context.get_value_type(dtype)
+
+        def ref(value):
+            return builder.bitcast(cgutils.alloca_once_value(builder, value), voidptr)
+
+        def char(value, ty):
+            return ref(builder.trunc(context.cast(builder, value, ty, types.intp), i8))
+
+        def int32(value, ty):
+            return ref(builder.trunc(context.cast(builder, value, ty, types.intp), i32))
+
+        def data(value, ty):
+            return builder.bitcast(make_array(ty)(context, builder, value).data, voidptr)
+
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [voidptr] * 13),
+                                            _SYMBOLS[dtype])
+        builder.call(fn, [char(ta, tys[0]), char(tb, tys[1]),
+                          int32(m, tys[2]), int32(n, tys[3]), int32(k, tys[4]),
+                          ref(ir.Constant(fp, 1.0)), data(a, tys[5]), int32(lda, tys[6]),
+                          data(b, tys[7]), int32(ldb, tys[8]),
+                          ref(context.cast(builder, beta, tys[9], dtype)), data(c, tys[10]),
+                          int32(ldc, tys[11])])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+_N, _T = ord("N"), ord("T")
+
+if DISABLED:  # pure-Python run: no intrinsics there
+    def gemm(A, B, C, beta, trans_a, trans_b):
+        product = (A.T if trans_a else A) @ (B.T if trans_b else B)
+        C[...] = product if beta == 0 else product + beta * C  # as BLAS: C is not read when beta is 0
+else:
+    @jit()
+    def gemm(A, B, C, beta, trans_a, trans_b):
+        """C <- op(A) op(B) + beta C for C-contiguous matrices (op: transpose if asked).
+
+        Column-major, this is C^T <- op(B)^T op(A)^T: B's buffer comes first.
+        """
+        inner = A.shape[0] if trans_a else A.shape[1]
+        _gemm_colmajor(_T if trans_b else _N, _T if trans_a else _N, C.shape[1], C.shape[0], inner,
+                       B, B.shape[1], A, A.shape[1], beta, C, C.shape[1])
+
+
+@jit()
+def fits(rows, J, K):
+    """Whether a tile's rows x J x K product goes to BLAS: on one thread, and not tiny."""
+    return rows * J * K <= SINGLE_THREAD_MNK and min(J, K) >= MIN_SIDE
+
+
