@@ -83,20 +83,26 @@ def _gemm_colmajor(typingctx, ta, tb, m, n, k, A, lda, B, ldb, beta, C, ldc):
 
 _N, _T = ord("N"), ord("T")
 
-if DISABLED:  # pure-Python run: no intrinsics there
-    def gemm(A, B, C, beta, trans_a, trans_b):
-        product = (A.T if trans_a else A) @ (B.T if trans_b else B)
-        C[...] = product if beta == 0 else product + beta * C  # as BLAS: C is not read when beta is 0
-else:
-    @jit()
-    def gemm(A, B, C, beta, trans_a, trans_b):
-        """C <- op(A) op(B) + beta C for C-contiguous matrices (op: transpose if asked).
 
-        Column-major, this is C^T <- op(B)^T op(A)^T: B's buffer comes first.
-        """
-        inner = A.shape[0] if trans_a else A.shape[1]
-        _gemm_colmajor(_T if trans_b else _N, _T if trans_a else _N, C.shape[1], C.shape[0], inner,
-                       B, B.shape[1], A, A.shape[1], beta, C, C.shape[1])
+@jit()
+def gemm(A, B, C, beta, trans_a, trans_b):
+    """C <- op(A) op(B) + beta C for C-contiguous matrices (op: transpose if asked).
+
+    Column-major, this is C^T <- op(B)^T op(A)^T: B's buffer comes first.
+    """
+    inner = A.shape[0] if trans_a else A.shape[1]
+    _gemm_colmajor(_T if trans_b else _N, _T if trans_a else _N, C.shape[1], C.shape[0], inner,
+                   B, B.shape[1], A, A.shape[1], beta, C, C.shape[1])
+
+
+def _gemm_numpy(A, B, C, beta, trans_a, trans_b):
+    """`gemm` for the pure-Python run (NUMBA_DISABLE_JIT=1), where intrinsics do not run."""
+    product = (A.T if trans_a else A) @ (B.T if trans_b else B)
+    C[...] = product if beta == 0 else product + beta * C  # as BLAS: C is not read when beta is 0
+
+
+if DISABLED:
+    gemm = _gemm_numpy  # noqa: F811
 
 
 @jit()
