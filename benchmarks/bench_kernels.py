@@ -15,10 +15,13 @@ medians over the rounds are printed, so drift in the machine's speed falls on
 all alike.
 
 The multiply-add rate of a part is its multiply-adds (32 J K for a J x K
-layer) over its time; "of matmul" is that rate over the reference's. With
-16 or more inputs the affine map sums over them in vector registers and
-ends each output with a horizontal sum; narrower layers vectorise over
-their outputs instead. See benchmarks/README.md.
+layer) over its time; "of matmul" is that rate over the reference's. Layers
+with 8 or more inputs and outputs, up to the size OpenBLAS multiplies on one
+thread, take BLAS's products (`surrogate/_blas.py`), except the affine map of
+layers 64 or more wide both ways; there, and at other sizes of 16 or more
+inputs, the affine map sums over the inputs in vector registers and ends each
+output with a horizontal sum; narrower layers vectorise over their outputs.
+See benchmarks/README.md.
 
     python benchmarks/bench_kernels.py                  # S, M and W, 15 rounds
     python benchmarks/bench_kernels.py --only M --repeats 31

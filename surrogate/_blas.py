@@ -1,14 +1,15 @@
 """Small matrix products through BLAS's gemm, called from compiled code.
 
-Two of a tile's three products (docs/maths.md), the weight gradient
-sum_t delta[t] a[t]^T (Eq. 16) and the back-propagated w^T delta (Eq. 24),
-are plain matrix products of a 32-sample tile with a layer's weights or
-deltas. OpenBLAS has hand-written kernels for such small products (packing
-skipped, registers laid out for the CPU), and on one thread they ran at
-24-27 GMAC/s where our loops ran at 12-24 (Xeon, Emerald Rapids, 32 x 32 to
-64 x 128 layers; `benchmarks/bench_kernels.py`). The BLAS is the one SciPy
-ships (`scipy.linalg.cython_blas`), a core dependency already; the kernels
-call it directly, with no Python in between.
+A tile's three products (docs/maths.md), the affine map w a + b (Eq. 7),
+the weight gradient sum_t delta[t] a[t]^T (Eq. 16) and the back-propagated
+w^T delta (Eq. 24), are plain matrix products of a 32-sample tile with a
+layer's weights or deltas. OpenBLAS has hand-written kernels for such
+small products (packing skipped, registers laid out for the CPU). On one
+thread the two backward products ran at 24-27 GMAC/s where our loops ran
+at 12-24 (Xeon, Emerald Rapids, 32 x 32 to 64 x 128 layers;
+`benchmarks/bench_kernels.py`); for the affine map see `_tiles.WIDE_AFFINE`.
+The BLAS is the one SciPy ships (`scipy.linalg.cython_blas`), a core
+dependency already; the kernels call it directly, with no Python in between.
 
 `gemm` works on row-major (C-contiguous) matrices, as the tiles are; BLAS is
 column-major, so it computes the transposed product C^T = op(B)^T op(A)^T.

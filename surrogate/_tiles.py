@@ -21,10 +21,11 @@ docs/maths.md:
   is index l-1 here, and `a[0]` is the input x.
 * Tile buffers are sample-major, `a[t, k]`, whereas the equations use column
   vectors a_k; each weight row is loaded once per tile, not once per sample.
-* The backward pass's two matrix products, the weight gradient and the
-  back-propagated delta, go to BLAS's small-matrix kernels (`_blas`) for
-  layers of up to 64 x 128 (one BLAS thread); the affine map, and larger
-  or thinner layers, use our loops.
+* The matrix products, the weight gradient, the back-propagated delta and
+  (with 16 or more inputs) the affine map, go to BLAS's small-matrix
+  kernels (`_blas`) for layers up to 64 x 128 (one BLAS thread), except
+  the affine map of a full tile on layers of 64 or more inputs and outputs
+  (`WIDE_AFFINE`); larger or thinner layers use our loops.
 * Inner loops are register-blocked (several rows and samples per pass);
   layers with fewer than NARROW inputs vectorise over outputs instead.
 * Every kernel starts with `wide_vectors()`: LLVM then vectorises it with
@@ -103,18 +104,35 @@ def copy_rows(X, start, nt, a0):
             a0[t, k] = X[start + t, k]
 
 
+# The blocked loops' closing sums across a vector weigh less the more inputs
+# there are: on a full tile BLAS's product took 0.54-0.96x their time below
+# 64 inputs or outputs, but 1.01-1.05x at 64 x 64 and 64 x 128 (whole epochs
+# of [8, 64, 64, 64, 128]: 1.015x). On fewer rows it won everywhere (one
+# row: 0.18-0.57x).
+WIDE_AFFINE = 64
+
+
 @jit()
 def _affine(w, b, a, z, nt, scratch):
     """z[t] = w a[t] + b for each sample t: Eq. (7).
 
-    Register-blocked: 4 weight rows x 4 samples per pass over k keep 16
-    running sums in registers, so each load of w or a serves four
-    multiply-adds. Leftover rows and samples go through `_affine_rows`.
+    With NARROW or more inputs, z = a w^T + b is BLAS's product where it
+    `fits` (`_blas`), unless a full tile meets a layer of WIDE_AFFINE or more
+    inputs and outputs. Otherwise register-blocked: 4 weight rows x 4
+    samples per pass over k keep 16 running sums in registers, so each load
+    of w or a serves four multiply-adds, and each output ends with a sum
+    across a vector. Leftover rows and samples go through `_affine_rows`.
     """
     wide_vectors()
     J, K = w.shape
     if K < NARROW:
         _affine_narrow(w, b, a, z, nt, matrix(scratch, 0, K, J))
+        return
+    if fits(nt, J, K) and (nt < TILE or min(J, K) < WIDE_AFFINE):
+        for t in range(nt):
+            for j in range(J):
+                z[t, j] = b[j]
+        gemm(a[:nt], w, z[:nt], 1.0, False, True)
         return
     j = 0
     while j + 4 <= J:

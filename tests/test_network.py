@@ -43,7 +43,9 @@ def test_initialisation_is_seeded_and_scaled():
 @pytest.mark.parametrize("act", SMOOTH + ["step"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_predict_matches_numpy_feedforward(act, dtype, rng):
-    net = MLP([3, 7, 13, 2], activation=act, output_activation="tanh", seed=3, dtype=dtype)
+    net = MLP([3, 7, 17, 20, 2], activation=act, output_activation="tanh", seed=3, dtype=dtype)  # 17 -> 20: BLAS
+    for b in net.biases:
+        b[:] = rng.normal(scale=0.5, size=b.size)
     X = rng.normal(size=(45, 3)) * 2
     ref = np.array([naive.feedforward(net.weights, net.biases, net.activations, x)[1][-1] for x in X])
     rtol = 1e-13 if dtype == np.float64 else 2e-5
@@ -59,6 +61,8 @@ def test_predict_matches_numpy_feedforward(act, dtype, rng):
                                    [9, 13, 10, 6], [11, 33, 1], [8, 16, 5], [15, 17, 18, 6]])
 def test_loss_and_grad_matches_numpy_backprop(sizes, rng):
     net = MLP(sizes, activation="tanh", seed=0)
+    for b in net.biases:  # a new network's biases are 0, which would hide a bias left out
+        b[:] = rng.normal(scale=0.5, size=b.size)
     X, Y = _data(rng, 37, sizes)  # 37: partial last tile
     C, g = net.loss_and_grad(X, Y)
     C_ref, gw, gb = naive.cost_and_grad(net.weights, net.biases, net.activations, X, Y)
