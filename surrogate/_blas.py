@@ -110,5 +110,3 @@ if DISABLED:
 def fits(rows, J, K):
     """Whether a tile's rows x J x K product goes to BLAS: on one thread, and not tiny."""
     return rows * J * K <= SINGLE_THREAD_MNK and min(J, K) >= MIN_SIDE
-
-

@@ -106,9 +106,8 @@ def copy_rows(X, start, nt, a0):
 
 # The blocked loops' closing sums across a vector weigh less the more inputs
 # there are: on a full tile BLAS's product took 0.54-0.96x their time below
-# 64 inputs or outputs, but 1.01-1.05x at 64 x 64 and 64 x 128 (whole epochs
-# of [8, 64, 64, 64, 128]: 1.015x). On fewer rows it won everywhere (one
-# row: 0.18-0.57x).
+# 64 inputs or outputs, but 1.01-1.05x at 64 x 64 and 64 x 128. On fewer
+# rows it won everywhere (one row: 0.18-0.57x).
 WIDE_AFFINE = 64
 
 
