@@ -17,7 +17,8 @@ column-major, so it computes the transposed product C^T = op(B)^T op(A)^T.
 Threads: OpenBLAS runs a product of m n k <= SINGLE_THREAD_MNK multiply-adds
 on the calling thread (its GEMM_MULTITHREAD_THRESHOLD of 4 x 65536); larger
 ones it would split over threads of its own, inside ours. The kernels call
-`gemm` only up to that size (`fits`), so each call is one thread's
+`gemm` only up to that size (`fits`; the weight gradient of a larger layer
+in calls of whole rows, `rows_per_call`), so each call is one thread's
 deterministic sum, whatever the thread count of the caller.
 """
 from llvmlite import binding, ir
@@ -87,13 +88,17 @@ _N, _T = ord("N"), ord("T")
 
 @jit()
 def gemm(A, B, C, beta, trans_a, trans_b):
-    """C <- op(A) op(B) + beta C for C-contiguous matrices (op: transpose if asked).
+    """C <- op(A) op(B) + beta C for row-major matrices (op: transpose if asked).
 
-    Column-major, this is C^T <- op(B)^T op(A)^T: B's buffer comes first.
+    Each row's elements must be contiguous; rows may be strided (a block of
+    columns of a wider matrix). Column-major, this is
+    C^T <- op(B)^T op(A)^T: B's buffer comes first, and a row stride is
+    BLAS's leading dimension.
     """
     inner = A.shape[0] if trans_a else A.shape[1]
     _gemm_colmajor(_T if trans_b else _N, _T if trans_a else _N, C.shape[1], C.shape[0], inner,
-                   B, B.shape[1], A, A.shape[1], beta, C, C.shape[1])
+                   B, B.strides[0] // B.itemsize, A, A.strides[0] // A.itemsize, beta,
+                   C, C.strides[0] // C.itemsize)
 
 
 def _gemm_numpy(A, B, C, beta, trans_a, trans_b):
@@ -110,3 +115,14 @@ if DISABLED:
 def fits(rows, J, K):
     """Whether a tile's rows x J x K product goes to BLAS: on one thread, and not tiny."""
     return rows * J * K <= SINGLE_THREAD_MNK and min(J, K) >= MIN_SIDE
+
+
+@jit()
+def rows_per_call(rows, J, K):
+    """For a product of J x K outputs over `rows` samples, cut into calls of
+    whole output rows: the most rows a call may take to run on one thread, or
+    0 (our loops) if a side is under MIN_SIDE or not even MIN_SIDE rows fit."""
+    if min(J, K) < MIN_SIDE:
+        return 0
+    most = SINGLE_THREAD_MNK // (rows * K)
+    return min(J, most) if most >= MIN_SIDE else 0

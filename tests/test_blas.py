@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from numba.core.errors import TypingError
 
-from surrogate._blas import SINGLE_THREAD_MNK, fits, gemm
+from surrogate._blas import SINGLE_THREAD_MNK, fits, gemm, rows_per_call
 from surrogate._jit import jit
 from surrogate._views import matrix
 
@@ -17,6 +17,12 @@ def _gemm(A, B, C, beta, trans_a, trans_b):
 def _gemm_rows(A, B, C, beta, trans_a, trans_b, rows):
     """gemm on the first `rows` rows of A and C, as the kernels call it on a partial tile."""
     gemm(A[:rows], B, C[:rows], beta, trans_a, trans_b)
+
+
+@jit()
+def _gemm_column_block(A, B, C, j0, j1):
+    """C[j0:j1] += A[:, j0:j1]^T B: a block of A's columns (strided rows), as the weight gradient cuts it."""
+    gemm(A[:, j0:j1], B, C[j0:j1], 1.0, True, False)
 
 
 @jit()
@@ -49,6 +55,15 @@ def test_gemm_on_the_first_rows_leaves_the_rest():
     np.testing.assert_array_equal(C[5:], before[5:])
 
 
+def test_gemm_on_a_block_of_columns():
+    rng = np.random.default_rng(4)
+    A, B, C = rng.standard_normal((6, 11)), rng.standard_normal((6, 5)), rng.standard_normal((11, 5))
+    before = C.copy()
+    _gemm_column_block(A, B, C, 3, 9)
+    np.testing.assert_allclose(C[3:9], A[:, 3:9].T @ B + before[3:9], rtol=1e-13)
+    np.testing.assert_array_equal(np.delete(C, np.s_[3:9], axis=0), np.delete(before, np.s_[3:9], axis=0))
+
+
 def test_gemm_with_beta_zero_does_not_read_c():
     """The back-propagated delta is written over a buffer that may hold anything."""
     rng = np.random.default_rng(2)
@@ -79,3 +94,11 @@ def test_fits_only_single_thread_products_of_two_real_sides():
     assert not fits(32, 256, 256)   # OpenBLAS would start threads of its own
     assert not fits(32, 1, 32) and not fits(32, 32, 7)  # an output or input side under 8
     assert fits(1, 8, 8)
+
+
+def test_rows_per_call_keeps_every_call_on_one_thread():
+    assert rows_per_call(32, 64, 128) == 64                 # the whole product in one call
+    assert rows_per_call(32, 256, 256) == 32 and 32 * 32 * 256 <= SINGLE_THREAD_MNK
+    assert rows_per_call(32, 100, 100) == SINGLE_THREAD_MNK // 3200 == 81
+    assert rows_per_call(32, 256, 7) == 0                   # an input side under 8
+    assert rows_per_call(32, 256, 2000) == 0                # not even 8 rows fit in a call

@@ -56,9 +56,11 @@ def test_predict_matches_numpy_feedforward(act, dtype, rng):
 # wide ones (>= 16) whose widths are not multiples of the register blocks
 # (4 rows x 4 samples, 4 x 2): every kernel path. Layers with 8 or more
 # inputs and outputs take BLAS's products in the backward pass (`_blas.fits`);
-# 10 -> 6, 18 -> 6 and 33 -> 1 keep our loops there.
+# 10 -> 6, 18 -> 6 and 33 -> 1 keep our loops there. 100 -> 100 is too large
+# for one BLAS call: its weight gradient is cut into calls of 81 and 19 rows.
 @pytest.mark.parametrize("sizes", [[2, 1], [3, 6, 2], [4, 8, 7, 3], [2, 5, 5, 5, 5, 1],
-                                   [9, 13, 10, 6], [11, 33, 1], [8, 16, 5], [15, 17, 18, 6]])
+                                   [9, 13, 10, 6], [11, 33, 1], [8, 16, 5], [15, 17, 18, 6],
+                                   [9, 100, 100, 3]])
 def test_loss_and_grad_matches_numpy_backprop(sizes, rng):
     net = MLP(sizes, activation="tanh", seed=0)
     for b in net.biases:  # a new network's biases are 0, which would hide a bias left out
