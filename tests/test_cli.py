@@ -290,10 +290,8 @@ def test_generate_timeout_records_hung_solves(hostile, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_generate_and_run_on_a_dask_scheduler(tmp_path, capsys):
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                  dashboard_address=None) as cluster:
+def test_generate_and_run_on_a_dask_scheduler(tmp_path, capsys, local_cluster):
+    with local_cluster(n_workers=1, threads_per_worker=2, processes=False) as cluster:
         assert main(["generate", "heat", "-n", "24", "--seed", "1", "--scheduler", cluster.scheduler_address,
                      "--out", str(tmp_path / "d.npz")]) == 0
         assert main(["run", "--quick", "--scheduler", cluster.scheduler_address, "--timeout", "60",

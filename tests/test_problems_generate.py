@@ -56,12 +56,12 @@ def test_one_and_two_workers_give_bitwise_the_same_dataset(name, n):
     np.testing.assert_array_equal(one.Y[n // 2], problem.solve(one.X[n // 2]))
 
 
-def test_dask_local_cluster_gives_the_same_dataset():
+def test_dask_local_cluster_gives_the_same_dataset(local_cluster):
     distributed = pytest.importorskip("distributed")
     heat = problems.get("heat")
     local = problems.generate(heat, 48, seed=5, workers=2, progress=False)
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+    with local_cluster(n_workers=1, threads_per_worker=2, processes=False) as cluster, \
+            distributed.Client(cluster) as client:
         remote = problems.generate(heat, 48, seed=5, client=client, progress=False)
         with pytest.warns(RuntimeWarning, match="solves failed"):
             flaky = problems.generate(Flaky(), 40, seed=1, client=client, progress=False)

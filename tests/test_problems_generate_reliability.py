@@ -140,7 +140,7 @@ def test_timeout_counts_the_solve_not_the_start_of_its_worker(monkeypatch):
 
 
 @pytest.mark.slow
-def test_timeout_on_dask_abandons_the_task_and_records_it():
+def test_timeout_on_dask_abandons_the_task_and_records_it(local_cluster):
     distributed = pytest.importorskip("distributed")
     n, seed = 24, 7
     X, hangs, exits = expected_hostile(n, seed)
@@ -151,8 +151,8 @@ def test_timeout_on_dask_abandons_the_task_and_records_it():
                 time.sleep(2)
             return super()._solve(np.minimum(params, 0.85))
 
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+    with local_cluster(n_workers=1, threads_per_worker=2, processes=False) as cluster, \
+            distributed.Client(cluster) as client:
         with pytest.warns(RuntimeWarning, match="solves failed"):
             data = problems.generate(Sleepy(), n, seed=seed, client=client, timeout=0.3, progress=False,
                                      batch_size=4)

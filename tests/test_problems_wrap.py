@@ -90,12 +90,12 @@ def test_same_dataset_on_one_and_two_workers_and_direct_calls(user_module):
 
 
 @pytest.mark.slow
-def test_same_dataset_on_a_dask_cluster_of_worker_processes(user_module):
+def test_same_dataset_on_a_dask_cluster_of_worker_processes(user_module, local_cluster):
     distributed = pytest.importorskip("distributed")
     p = user_module.PROBLEM
     local = problems.generate(p, 16, seed=5, workers=1, progress=False)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+    with local_cluster(n_workers=2, threads_per_worker=1, processes=True) as cluster, \
+            distributed.Client(cluster) as client:
         remote = problems.generate(p, 16, seed=5, client=client, progress=False)
     assert remote.metadata["executor"]["kind"] == "dask"
     np.testing.assert_array_equal(remote.Y, local.Y)
