@@ -112,12 +112,6 @@ if DISABLED:
 
 
 @jit()
-def fits(rows, J, K):
-    """Whether a tile's rows x J x K product goes to BLAS: on one thread, and not tiny."""
-    return rows * J * K <= SINGLE_THREAD_MNK and min(J, K) >= MIN_SIDE
-
-
-@jit()
 def rows_per_call(rows, J, K):
     """For a product of J x K outputs over `rows` samples, cut into calls of
     whole output rows: the most rows a call may take to run on one thread, or
@@ -126,3 +120,10 @@ def rows_per_call(rows, J, K):
         return 0
     most = SINGLE_THREAD_MNK // (rows * K)
     return min(J, most) if most >= MIN_SIDE else 0
+
+
+@jit()
+def fits(rows, J, K):
+    """Whether a tile's rows x J x K product goes to BLAS in one call: on one
+    thread, and not tiny."""
+    return rows_per_call(rows, J, K) == J

@@ -264,9 +264,9 @@ def _add_weight_gradient(gw, gb, delta, a, nt, scratch):
 
     gw += delta^T a is a matrix product: BLAS's, in calls of whole rows of
     gw small enough for one BLAS thread (`_blas.rows_per_call`; a 256 x 256
-    layer's took 0.6x the time of our loops). Otherwise register-blocked: 4 gradient rows x 4 samples per pass over k,
-    so one load and store of gw[j, k] serves four multiply-adds and each
-    a[t, k] serves four rows.
+    layer's took 0.6x the time of our loops). Otherwise register-blocked:
+    4 gradient rows x 4 samples per pass over k, so one load and store of
+    gw[j, k] serves four multiply-adds and each a[t, k] serves four rows.
     """
     wide_vectors()
     J, K = gw.shape
