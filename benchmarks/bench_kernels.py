@@ -16,12 +16,11 @@ all alike.
 
 The multiply-add rate of a part is its multiply-adds (32 J K for a J x K
 layer) over its time; "of matmul" is that rate over the reference's. Layers
-with 8 or more inputs and outputs, up to the size OpenBLAS multiplies on one
-thread, take BLAS's products (`surrogate/_blas.py`), except the affine map of
-layers 64 or more wide both ways; there, and at other sizes of 16 or more
-inputs, the affine map sums over the inputs in vector registers and ends each
-output with a horizontal sum; narrower layers vectorise over their outputs.
-See benchmarks/README.md.
+with 8 or more inputs and outputs take BLAS's products (`surrogate/_blas.py`)
+in calls OpenBLAS runs on one thread; the affine map of a layer with 64 or
+more outputs multiplies transposed tiles (`_tiles._affine_transposed`), and
+a delta too large for one call keeps our loops. Layers with fewer than 16
+inputs vectorise over their outputs. See benchmarks/README.md.
 
     python benchmarks/bench_kernels.py                  # S, M and W, 15 rounds
     python benchmarks/bench_kernels.py --only M --repeats 31
@@ -85,7 +84,7 @@ def parts(sizes, seed=0):
             out.append((f"layer {l + 1} tanh    {shape}", 0,
                         _looped(_tiles._activate, TANH, z_flat, s_flat)))
         out.append((f"layer {l + 1} grad w  {shape}", nt * J * K,
-                    _looped(_tiles._add_weight_gradient, gw, gb, delta, a, nt, scratch)))
+                    _looped(_tiles._add_weight_gradient, gw, gb, delta, a, nt, scratch, True)))
         if l > 0:
             s, below = rng.uniform(0, 1, nt * K), np.zeros(nt * K)
             out.append((f"layer {l + 1} delta   {shape}", nt * J * K,
@@ -164,7 +163,7 @@ def main():
             speed = f"{macs / t / 1e9:7.1f} {macs / t / rate:9.0%}" if macs else " " * 17
             print(f"  {name:34s} {t * 1e6:8.2f} {speed} {t / whole:8.0%}")
         print(f"  kernels above, summed: {kernels * 1e6:.1f} us; whole gradient and step: "
-              f"{whole * 1e6:.1f} us (the rest: gathering the tile, the output error, zeroing the gradient)")
+              f"{whole * 1e6:.1f} us (the rest: gathering the tile and the output error)")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ layer's weights or deltas. OpenBLAS has hand-written kernels for such
 small products (packing skipped, registers laid out for the CPU). On one
 thread the two backward products ran at 24-27 GMAC/s where our loops ran
 at 12-24 (Xeon, Emerald Rapids, 32 x 32 to 64 x 128 layers;
-`benchmarks/bench_kernels.py`); for the affine map see `_tiles.WIDE_AFFINE`.
+`benchmarks/bench_kernels.py`); for the affine map see `_tiles._affine`.
 The BLAS is the one SciPy ships (`scipy.linalg.cython_blas`), a core
 dependency already; the kernels call it directly, with no Python in between.
 

@@ -15,6 +15,7 @@ from numba import prange
 
 from ._jit import jit, wide_vectors
 from ._layout import SPLIT, TILE
+from ._prefetch import prefetch_rows
 from ._steps import apply_step, sum_chunks
 from ._tiles import backward_tile, copy_rows, forward_tile, gather_rows
 from ._views import matrix
@@ -40,13 +41,14 @@ MIN_CHUNK_ROWS = TILE
 def _chunk_grad(params, X, Y, rows, start, stop, lay, ws, g):
     """Summed cost and gradient of samples rows[start..stop-1] into g."""
     wide_vectors()
-    g[:] = 0.0
+    if stop <= start:
+        g[:] = 0.0
     cost = 0.0
-    for t0 in range(start, stop, TILE):
+    for t0 in range(start, stop, TILE):  # the first tile writes g, the others add to it
         nt = min(TILE, stop - t0)
         gather_rows(X, rows, t0, nt, matrix(ws, lay.a_off[0], TILE, lay.sizes[0]))
         forward_tile(params, lay, ws, nt)
-        cost += backward_tile(params, lay, ws, nt, Y, rows, t0, g)
+        cost += backward_tile(params, lay, ws, nt, Y, rows, t0, g, t0 == start)
     return cost
 
 
@@ -131,6 +133,14 @@ def n_predict_chunks(rows, flops_per_sample, n_threads):
 
 
 @jit()
+def _prefetch_next(X, Y, order, start, stop):
+    """Ask for the next batch's rows of X and Y (order[start:stop]) now, so
+    they arrive while this batch computes (`_prefetch`)."""
+    prefetch_rows(X, order, start, stop)
+    prefetch_rows(Y, order, start, stop)
+
+
+@jit()
 def train_epoch(params, X, Y, order, first, last, total, batch_size, lay, kind, hyper, state, step,
                 WS, G, backup, flops_per_sample):
     """Mini-batches first..last-1 of an epoch (batch b: order[b*batch_size:
@@ -147,6 +157,7 @@ def train_epoch(params, X, Y, order, first, last, total, batch_size, lay, kind, 
     n = order.size
     for start in range(first * batch_size, min(last * batch_size, n), batch_size):
         stop = min(start + batch_size, n)
+        _prefetch_next(X, Y, order, stop, min(stop + batch_size, n))
         nc = n_chunks_for(stop - start, flops_per_sample)
         cost = accumulate(params, X, Y, order, start, stop, lay, WS, G, nc)
         step[0] += 1
@@ -166,6 +177,7 @@ def _member_epoch(params, X, Y, order, batch_size, lay, kind, hyper, state, step
     total = 0.0
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
+        _prefetch_next(X, Y, order, stop, min(stop + batch_size, n))
         cost = _chunk_grad(params, X, Y, order, start, stop, lay, ws, G[0])
         step[0] += 1
         if not (np.isfinite(cost) and apply_step(kind, params, G, 1, 1.0 / (stop - start), state,

@@ -10,7 +10,8 @@ NARROW = 16  # layers with fewer inputs than this (two float64 vectors) vectoris
 
 #: Where each layer's pieces sit: in `params` (w_off, b_off) and in a thread's
 #: workspace (a_off: activations a^l, s_off: sigma'(z^l), d_off: two delta
-#: buffers used alternately, n_off: scratch for layers narrower than NARROW).
+#: buffers used alternately, n_off: scratch for transposes, up to 2 TILE
+#: times the widest layer).
 #: All int64.
 Layout = namedtuple("Layout", "sizes acts w_off b_off a_off s_off d_off n_off")
 
@@ -36,4 +37,4 @@ def make_layout(sizes, acts):
     d_off = np.array([w, w + TILE * sizes.max()], np.int64)
     n_off = np.int64(w + 2 * TILE * sizes.max())
     layout = Layout(sizes, np.asarray(acts, np.int64), w_off, b_off, a_off, s_off, d_off, n_off)
-    return layout, int(p), int(n_off + NARROW * sizes.max())
+    return layout, int(p), int(n_off + 2 * TILE * sizes.max())

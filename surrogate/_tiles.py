@@ -21,12 +21,13 @@ docs/maths.md:
   is index l-1 here, and `a[0]` is the input x.
 * Tile buffers are sample-major, `a[t, k]`, whereas the equations use column
   vectors a_k; each weight row is loaded once per tile, not once per sample.
-* The matrix products, the weight gradient, the back-propagated delta and
-  (with 16 or more inputs) the affine map, go to BLAS's small-matrix
-  kernels (`_blas`) for layers up to 64 x 128 (one BLAS thread), except
-  the affine map of a full tile on layers of 64 or more inputs and outputs
-  (`WIDE_AFFINE`). Larger layers' weight gradients go to BLAS in calls of
-  whole rows; their other products, and thinner layers, use our loops.
+* The matrix products go to BLAS's small-matrix kernels (`_blas`), in calls
+  small enough for one BLAS thread: the weight gradient and (with 16 or
+  more inputs) the affine map in calls of whole rows, the back-propagated
+  delta where the layer fits one call (up to 64 x 128 at 32 samples). The
+  affine map of 64 or more outputs multiplies transposed tiles (`_affine`).
+  Thinner layers, and larger layers' deltas, use our loops.
+* A chunk's first tile writes its gradient (`first`); later tiles add.
 * Inner loops are register-blocked (several rows and samples per pass);
   layers with fewer than NARROW inputs vectorise over outputs instead.
 * Every kernel starts with `wide_vectors()`: LLVM then vectorises it with
@@ -38,6 +39,7 @@ from . import _elementary as ef
 from ._blas import fits, gemm, rows_per_call
 from ._jit import jit, wide_vectors
 from ._layout import NARROW, TILE
+from ._transpose import transpose, transpose_add
 from ._views import matrix
 from .activations import RELU, SIGMOID, SILU, SOFTPLUS, STEP, TANH  # else IDENTITY
 
@@ -105,10 +107,19 @@ def copy_rows(X, start, nt, a0):
             a0[t, k] = X[start + t, k]
 
 
-# The blocked loops' closing sums across a vector weigh less the more inputs
-# there are: on a full tile BLAS's product took 0.54-0.96x their time below
-# 64 inputs or outputs, but 1.01-1.05x at 64 x 64 and 64 x 128. On fewer
-# rows it won everywhere (one row: 0.18-0.57x).
+# Which product the affine map z = a w^T + b takes, on a tile of nt rows:
+# * with nt >= TRANSPOSED_ROWS and J >= WIDE_AFFINE, z^T = w a^T by BLAS, on
+#   transposed tiles (`_affine_transposed`). As the tiles are laid out, a w^T
+#   sums along the contiguous direction of both factors, and BLAS's kernel
+#   for that form ran no faster than our blocked loops; w a^T takes its fast
+#   form. One thread, full tile, us: at 64 x 64, 5.35 against 7.2 (a w^T)
+#   and 6.9 (loops); at 64 x 128, 11.3 against 17.1; at 256 x 256, 83
+#   against 92; at 256 x 64 and 256 x 128 it lost 4-11%. Each of the two
+#   transposes took 0.24 us at 32 x 64 (`_transpose`).
+# * else a w^T by BLAS in calls of whole rows of w (`_blas.rows_per_call`);
+#   on fewer rows or outputs it won (one row: 0.18-0.57x the loops' time);
+# * else (fewer than 8 outputs, or over 1024 inputs) the blocked loops.
+TRANSPOSED_ROWS = 16
 WIDE_AFFINE = 64
 
 
@@ -116,23 +127,29 @@ WIDE_AFFINE = 64
 def _affine(w, b, a, z, nt, scratch):
     """z[t] = w a[t] + b for each sample t: Eq. (7).
 
-    With NARROW or more inputs, z = a w^T + b is BLAS's product where it
-    `fits` (`_blas`), unless a full tile meets a layer of WIDE_AFFINE or more
-    inputs and outputs. Otherwise register-blocked: 4 weight rows x 4
-    samples per pass over k keep 16 running sums in registers, so each load
-    of w or a serves four multiply-adds, and each output ends with a sum
-    across a vector. Leftover rows and samples go through `_affine_rows`.
+    Layers with fewer than NARROW inputs go to `_affine_narrow`; the rest to
+    BLAS's products as the comment above says, or else register-blocked loops:
+    4 weight rows x 4 samples per pass over k keep 16 running sums in
+    registers, so each load of w or a serves four multiply-adds, and each
+    output ends with a sum across a vector. Leftover rows and samples go
+    through `_affine_rows`.
     """
     wide_vectors()
     J, K = w.shape
     if K < NARROW:
         _affine_narrow(w, b, a, z, nt, matrix(scratch, 0, K, J))
         return
-    if fits(nt, J, K) and (nt < TILE or min(J, K) < WIDE_AFFINE):
+    if nt >= TRANSPOSED_ROWS and J >= WIDE_AFFINE and rows_per_call(K, J, nt):
+        _affine_transposed(w, b, a, z, nt, scratch)
+        return
+    rows = rows_per_call(nt, J, K)
+    if rows:
         for t in range(nt):
             for j in range(J):
                 z[t, j] = b[j]
-        gemm(a[:nt], w, z[:nt], 1.0, False, True)
+        for j0 in range(0, J, rows):  # z[:, j0:j1] += a w[j0:j1]^T
+            j1 = min(J, j0 + rows)
+            gemm(a[:nt], w[j0:j1], z[:nt, j0:j1], 1.0, False, True)
         return
     j = 0
     while j + 4 <= J:
@@ -171,6 +188,26 @@ def _affine(w, b, a, z, nt, scratch):
         j += 4
     for jj in range(j, J):
         _affine_rows(w, b, a, z, jj, 0, nt)
+
+
+@jit()
+def _affine_transposed(w, b, a, z, nt, scratch):
+    """Eq. (7) as z^T = w a^T, then z[t] = z^T[:, t] + b.
+
+    scratch holds a^T (K x nt) and then z^T (J x nt). w a^T goes to BLAS in
+    calls of whole rows of w, each small enough for one BLAS thread
+    (`_blas.rows_per_call`, which the caller has checked is not 0).
+    """
+    wide_vectors()
+    J, K = w.shape
+    aT = matrix(scratch, 0, K, nt)
+    zT = matrix(scratch, K * nt, J, nt)
+    transpose(a[:nt], aT)
+    rows = rows_per_call(K, J, nt)
+    for j0 in range(0, J, rows):
+        j1 = min(J, j0 + rows)
+        gemm(w[j0:j1], aT, zT[j0:j1], 0.0, False, False)
+    transpose_add(zT, b, z)
 
 
 @jit()
@@ -259,8 +296,9 @@ def forward_tile(params, lay, ws, nt):
 
 
 @jit()
-def _add_weight_gradient(gw, gb, delta, a, nt, scratch):
-    """gb += sum_t delta[t], gw += sum_t outer(delta[t], a[t]): Eqs. (15)-(16).
+def _add_weight_gradient(gw, gb, delta, a, nt, scratch, first):
+    """gb += sum_t delta[t], gw += sum_t outer(delta[t], a[t]): Eqs. (15)-(16);
+    with `first`, = instead of += (the chunk's first tile: no zeroing pass).
 
     gw += delta^T a is a matrix product: BLAS's, in calls of whole rows of
     gw small enough for one BLAS thread (`_blas.rows_per_call`; a 256 x 256
@@ -271,13 +309,17 @@ def _add_weight_gradient(gw, gb, delta, a, nt, scratch):
     wide_vectors()
     J, K = gw.shape
     rows = rows_per_call(nt, J, K)
+    if first:
+        gb[:] = 0.0
+        if not rows:  # the loops below add; BLAS's calls overwrite (beta 0)
+            gw[:] = 0.0
     if rows:
         for t in range(nt):
             for j in range(J):
                 gb[j] += delta[t, j]
         for j0 in range(0, J, rows):  # the cut follows the tile and the layer, never the threads
             j1 = min(J, j0 + rows)
-            gemm(delta[:nt, j0:j1], a[:nt], gw[j0:j1], 1.0, True, False)
+            gemm(delta[:nt, j0:j1], a[:nt], gw[j0:j1], 0.0 if first else 1.0, True, False)
         return
     if K < NARROW:  # at K = 8-15: 0.58-0.95x the time of the blocks below (three runs)
         _add_weight_gradient_narrow(gw, gb, delta, a, nt, matrix(scratch, 0, K, J))
@@ -410,8 +452,9 @@ def _backpropagate_rows(w, delta, below, j0, j1, t0, nt):
 
 
 @jit()
-def backward_tile(params, lay, ws, nt, Y, rows, start, g):
-    """Eqs. (18), (24), (15)-(16): add this tile's dC_x/dparams into g.
+def backward_tile(params, lay, ws, nt, Y, rows, start, g, first):
+    """Eqs. (18), (24), (15)-(16): add this tile's dC_x/dparams into g (with
+    `first`, write them: g's old contents are never read).
 
     Returns the tile's summed cost sum_x C_x, Eq. (10).
     """
@@ -437,7 +480,7 @@ def backward_tile(params, lay, ws, nt, Y, rows, start, g):
         gb = g[lay.b_off[l]:lay.b_off[l] + J]
         a = matrix(ws, lay.a_off[l], TILE, K)
         delta = matrix(ws, lay.d_off[cur], TILE, J)
-        _add_weight_gradient(gw, gb, delta, a, nt, ws[lay.n_off:])
+        _add_weight_gradient(gw, gb, delta, a, nt, ws[lay.n_off:], first)
         if l > 0:
             below_off = lay.d_off[1 - cur]
             _backpropagate(w, delta, ws[lay.s_off[l - 1]:lay.s_off[l - 1] + nt * K],

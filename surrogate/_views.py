@@ -5,7 +5,7 @@ compiled code: Numba's reshape normalises the shape and calls an external C
 helper to work out strides. The kernels take a dozen such views per tile of
 32 samples, which on small networks was a tenth of the training time.
 `matrix` builds the same C-contiguous view directly. It does not check bounds:
-offsets come from `_kernels.make_layout`, and the pure-Python run
+offsets come from `_layout.make_layout`, and the pure-Python run
 (NUMBA_DISABLE_JIT=1, used by the tests) takes the checked path instead.
 """
 from numba import types

@@ -57,10 +57,19 @@ def test_predict_matches_numpy_feedforward(act, dtype, rng):
 # (4 rows x 4 samples, 4 x 2): every kernel path. Layers with 8 or more
 # inputs and outputs take BLAS's products in the backward pass (`_blas.fits`);
 # 10 -> 6, 18 -> 6 and 33 -> 1 keep our loops there. 100 -> 100 is too large
-# for one BLAS call: its weight gradient is cut into calls of 81 and 19 rows.
+# for one BLAS call: its weight gradient is cut into calls of 81 and 19 rows,
+# and its affine map on the full tile is w a^T on transposed tiles. In
+# [20, 70, 300, 40, 2] the affine maps take every path on a full tile:
+# transposed (20 -> 70; 70 -> 300 in calls of 117, 117 and 66 rows of w),
+# a w^T in calls of 27 and 13 rows of w (300 -> 40), our loops (40 -> 2).
+# 1030 -> 64 is too deep for a call of 8 rows: our loops.
+WIDE = [9, 100, 100, 3]
+EVERY_AFFINE = [20, 70, 300, 40, 2]
+
+
 @pytest.mark.parametrize("sizes", [[2, 1], [3, 6, 2], [4, 8, 7, 3], [2, 5, 5, 5, 5, 1],
                                    [9, 13, 10, 6], [11, 33, 1], [8, 16, 5], [15, 17, 18, 6],
-                                   [9, 100, 100, 3]])
+                                   WIDE, EVERY_AFFINE, [1030, 64, 3]])
 def test_loss_and_grad_matches_numpy_backprop(sizes, rng):
     net = MLP(sizes, activation="tanh", seed=0)
     for b in net.biases:  # a new network's biases are 0, which would hide a bias left out
@@ -71,6 +80,30 @@ def test_loss_and_grad_matches_numpy_backprop(sizes, rng):
     ref = np.concatenate([np.concatenate([w.ravel(), b]) for w, b in zip(gw, gb)])
     assert C == pytest.approx(C_ref, rel=1e-13)
     np.testing.assert_allclose(g, ref, rtol=1e-11, atol=1e-14)
+
+
+@pytest.mark.parametrize("sizes", [[4, 8, 7, 3], [15, 17, 18, 6], WIDE, EVERY_AFFINE])
+def test_chunk_gradient_ignores_the_buffers_old_contents(sizes, rng):
+    """A chunk's first tile writes the gradient and the next tiles add to it,
+    with no zeroing pass: a gradient buffer and workspace left full of NaN give
+    the NumPy gradient. 53 rows: a full tile, then 21 rows, which take the
+    transposed affine map too (16 or more rows)."""
+    from surrogate import _chunks
+    net = MLP(sizes, activation="tanh", seed=0)
+    for b in net.biases:
+        b[:] = rng.normal(scale=0.5, size=b.size)
+    n = 53
+    X, Y = _data(rng, n, sizes)
+    G, WS = net.gradient_buffers(1), net.tile_workspace(1)
+    G[:], WS[:] = np.nan, np.nan
+    cost = _chunks._chunk_grad(net.params, X, Y, np.arange(n), 0, n, net._layout, WS[0], G[0])
+    C_ref, gw, gb = naive.cost_and_grad(net.weights, net.biases, net.activations, X, Y)
+    ref = np.concatenate([np.concatenate([w.ravel(), b]) for w, b in zip(gw, gb)])
+    assert cost / n == pytest.approx(C_ref, rel=1e-13)
+    np.testing.assert_allclose(G[0, :net.n_params] / n, ref, rtol=1e-11, atol=1e-14)
+    G[:] = np.nan  # no rows: no tile to write it, and the gradient is still 0
+    assert _chunks._chunk_grad(net.params, X, Y, np.arange(n), 5, 5, net._layout, WS[0], G[0]) == 0
+    np.testing.assert_array_equal(G[0], 0.0)
 
 
 def _central_differences(net, X, Y, h=1e-6):
@@ -116,10 +149,11 @@ def test_per_layer_activations(rng):
         MLP([2, 4, 4, 1], activation=["relu"])
 
 
-def test_float32_gradient_close_to_float64(rng):
-    n64 = MLP([3, 16, 16, 2], seed=0)
-    n32 = MLP([3, 16, 16, 2], seed=0, dtype=np.float32)
-    X, Y = _data(rng, 64, n64.sizes)
+@pytest.mark.parametrize("sizes", [[3, 16, 16, 2], EVERY_AFFINE])
+def test_float32_gradient_close_to_float64(sizes, rng):
+    n64 = MLP(sizes, seed=0)
+    n32 = MLP(sizes, seed=0, dtype=np.float32)
+    X, Y = _data(rng, 53, n64.sizes)  # a full tile and 21 rows
     C64, g64 = n64.loss_and_grad(X, Y)
     C32, g32 = n32.loss_and_grad(X, Y)
     assert g32.dtype == np.float32 and n32.predict(X).dtype == np.float32
