@@ -68,9 +68,10 @@ def check_array(arr, name, width, dtype):
         raise ValueError(f"`{name}` must have shape (n, {width}) with n >= 1, got shape {a.shape}")
     _check_finite(a, name, "must be finite")
     with np.errstate(over="ignore"):  # an overflow is refused just below, naming the value
-        a = np.ascontiguousarray(a, dtype=dtype)
-    _check_finite(a, name, f"overflows {np.dtype(dtype).name}")  # finite, but too large for dtype
-    return a
+        converted = np.ascontiguousarray(a, dtype=dtype)
+    if converted.dtype != a.dtype:  # finite, but perhaps too large for dtype
+        _check_finite(converted, name, f"overflows {np.dtype(dtype).name}")
+    return converted
 
 
 def _check_finite(a, name, problem):
