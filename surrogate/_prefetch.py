@@ -6,8 +6,8 @@ cache lines that no hardware prefetcher can guess. On [8, 64, 64, 64, 128]
 shuffled epoch against 69.2 us for the same batch again and again: a
 batch's rows came from the shared cache or memory, one miss after another.
 Asking for the next batch's lines before computing this one lets them
-arrive while the tile is busy with arithmetic: in repeated A/B runs it won
-back 1.5-3 us of those 5 us. Two batches ahead, other cache levels and
+arrive while the tile is busy with arithmetic: in six A/B runs it won back
+0.2-2.9 us of those 5 us (median 1.5 us). Two batches ahead, other cache levels and
 2 MB pages for X and Y measured within the noise.
 """
 from llvmlite import ir
