@@ -39,7 +39,7 @@ from . import _elementary as ef
 from ._blas import fits, gemm, rows_per_call
 from ._jit import jit, wide_vectors
 from ._layout import NARROW, TILE
-from ._transpose import transpose, transpose_add
+from ._transpose import transpose
 from ._views import matrix
 from .activations import RELU, SIGMOID, SILU, SOFTPLUS, STEP, TANH  # else IDENTITY
 
@@ -202,12 +202,12 @@ def _affine_transposed(w, b, a, z, nt, scratch):
     J, K = w.shape
     aT = matrix(scratch, 0, K, nt)
     zT = matrix(scratch, K * nt, J, nt)
-    transpose(a[:nt], aT)
+    transpose(a[:nt], aT, None)
     rows = rows_per_call(K, J, nt)
     for j0 in range(0, J, rows):
         j1 = min(J, j0 + rows)
         gemm(w[j0:j1], aT, zT[j0:j1], 0.0, False, False)
-    transpose_add(zT, b, z)
+    transpose(zT, z, b)
 
 
 @jit()

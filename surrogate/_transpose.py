@@ -27,9 +27,9 @@ _ROUNDS = (  # (distance, lo mask, hi mask)
 
 
 def _block8_codegen(context, builder, signature, args):
-    """B[j:j+8, i:i+8] = A[i:i+8, j:j+8]^T (+ b[i:i+8] on each row, if given)."""
-    tA, ti, tj, tB = signature.args[:4]
-    a, b = make_array(tA)(context, builder, args[0]), make_array(tB)(context, builder, args[3])
+    """B[j:j+8, i:i+8] = A[i:i+8, j:j+8]^T (+ b[i:i+8] on each row unless b is None)."""
+    tA, ti, tj, tB, tb = signature.args
+    src, dst = make_array(tA)(context, builder, args[0]), make_array(tB)(context, builder, args[3])
     i = context.cast(builder, args[1], ti, types.intp)
     j = context.cast(builder, args[2], tj, types.intp)
     item = context.get_abi_sizeof(context.get_data_type(tA.dtype))
@@ -42,7 +42,7 @@ def _block8_codegen(context, builder, signature, args):
         base = builder.bitcast(arr.data, cgutils.voidptr_t)
         return builder.bitcast(builder.gep(base, [offset]), vec.as_pointer())
 
-    rows = [builder.load(at(a, builder.add(i, ir.Constant(i.type, r)), j), align=item)
+    rows = [builder.load(at(src, builder.add(i, ir.Constant(i.type, r)), j), align=item)
             for r in range(8)]
     for distance, lo, hi in _ROUNDS:
         out = list(rows)
@@ -52,13 +52,12 @@ def _block8_codegen(context, builder, signature, args):
                 out[r] = builder.shuffle_vector(x, y, ir.Constant(mask, lo))
                 out[r + distance] = builder.shuffle_vector(x, y, ir.Constant(mask, hi))
         rows = out
-    if len(args) == 5:
-        tb = signature.args[4]
+    if isinstance(tb, types.Array):
         bias = make_array(tb)(context, builder, args[4])
         vb = builder.load(builder.bitcast(builder.gep(bias.data, [i]), vec.as_pointer()), align=item)
         rows = [builder.fadd(r, vb) for r in rows]
     for c in range(8):
-        builder.store(rows[c], at(b, builder.add(j, ir.Constant(j.type, c)), i), align=item)
+        builder.store(rows[c], at(dst, builder.add(j, ir.Constant(j.type, c)), i), align=item)
     return context.get_dummy_value()
 
 
@@ -70,59 +69,43 @@ def _matrices(A, B):
 
 
 @intrinsic
-def _block8(typingctx, A, i, j, B):
-    """B[j:j+8, i:i+8] = A[i:i+8, j:j+8]^T; rows of A and B contiguous."""
-    if not _matrices(A, B):
+def _block8(typingctx, A, i, j, B, b):
+    """B[j:j+8, i:i+8] = A[i:i+8, j:j+8]^T (+ b[i:i+8] on each row unless b is
+    None); rows of A and B contiguous."""
+    if not (_matrices(A, B) and (isinstance(b, types.NoneType) or (
+            isinstance(b, types.Array) and b.ndim == 1 and b.dtype == A.dtype))):
         return None  # a typing error
-    return types.void(A, i, j, B), _block8_codegen
-
-
-@intrinsic
-def _block8_add(typingctx, A, i, j, B, b):
-    """B[j:j+8, i:i+8] = A[i:i+8, j:j+8]^T + b[i:i+8] (on each row)."""
-    if not (_matrices(A, B) and isinstance(b, types.Array) and b.ndim == 1 and b.dtype == A.dtype):
-        return None
     return types.void(A, i, j, B, b), _block8_codegen
+
+
+@jit()
+def _plus(x, b, i):
+    """x + b[i], or x itself when b is None (the branch is compiled away)."""
+    if b is None:
+        return x
+    return x + b[i]
 
 
 # Column blocks outer, row blocks inner: of the two orders this was as fast
 # or faster on most tile shapes (32 x 64 to 32 x 248, 128 x 32: 0.59-0.91
 # against 0.88-1.38 us at 32 x 128 and 128 x 32), apart from some (192 x 32).
 @jit()
-def transpose(A, B):
-    """B[:C, :R] = A^T for A of shape (R, C): 8 x 8 blocks, then the edges."""
+def transpose(A, B, b):
+    """B[:C, :R] = A^T for A of shape (R, C), plus b (R entries) on each row
+    of B unless b is None: 8 x 8 blocks, then the edges."""
     R, C = A.shape
     R8, C8 = R - R % 8, C - C % 8
     for j in range(0, C8, 8):
         for i in range(0, R8, 8):
-            _block8(A, i, j, B)
+            _block8(A, i, j, B, b)
     for j in range(C8, C):
         for i in range(R8):
-            B[j, i] = A[i, j]
+            B[j, i] = _plus(A[i, j], b, i)
     for j in range(C):
         for i in range(R8, R):
-            B[j, i] = A[i, j]
-
-
-@jit()
-def transpose_add(A, b, B):
-    """B[:C, :R] = A^T + b (b added to each row of B; b has R entries)."""
-    R, C = A.shape
-    R8, C8 = R - R % 8, C - C % 8
-    for j in range(0, C8, 8):
-        for i in range(0, R8, 8):
-            _block8_add(A, i, j, B, b)
-    for j in range(C8, C):
-        for i in range(R8):
-            B[j, i] = A[i, j] + b[i]
-    for j in range(C):
-        for i in range(R8, R):
-            B[j, i] = A[i, j] + b[i]
+            B[j, i] = _plus(A[i, j], b, i)
 
 
 if DISABLED:  # pure-Python run: no intrinsics there
-    def transpose(A, B):  # noqa: F811
-        B[:A.shape[1], :A.shape[0]] = A.T
-
-    def transpose_add(A, b, B):  # noqa: F811
-        B[:A.shape[1], :A.shape[0]] = A.T + b
+    def transpose(A, B, b):  # noqa: F811
+        B[:A.shape[1], :A.shape[0]] = A.T if b is None else A.T + b
