@@ -32,7 +32,14 @@ MIN_FLOPS_PER_CHUNK = 500_000
 # 128], so a second thread only won that back (two threads: 0.88x and 0.95-1x
 # the one chunk). At 64 rows, two 32-row chunks on two threads were 1.28x
 # and 1.32x faster than one chunk. Beyond 4 threads a mini-batch of tens of
-# samples gains little anyway.
+# samples gains little anyway. Tried again on an AMD EPYC (Zen 4) with the
+# transposed affine map: on one thread two 16-row chunks cost 1.07x one chunk
+# (M), and on two threads their gradients alone took 0.58x; but a training
+# step then moves the parameters to the second core and its gradient back
+# (135 kB each way on M, about 10 GB/s between these two cores): whole
+# epochs took 0.90-0.95x the one-chunk time on M (also with the step split
+# between the threads) and 0.80x on W, but 1.08-1.14x on one thread, the
+# count a busy machine runs. So a 32-sample batch stays one chunk.
 MAX_CHUNKS = 4
 MIN_CHUNK_ROWS = TILE
 

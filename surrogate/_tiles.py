@@ -25,7 +25,8 @@ docs/maths.md:
   small enough for one BLAS thread: the weight gradient and (with 16 or
   more inputs) the affine map in calls of whole rows, the back-propagated
   delta where the layer fits one call (up to 64 x 128 at 32 samples). The
-  affine map of 64 or more outputs multiplies transposed tiles (`_affine`).
+  affine map of a layer with more outputs than a quarter of its inputs
+  multiplies transposed tiles (`_affine`).
   Thinner layers, and larger layers' deltas, use our loops.
 * A chunk's first tile writes its gradient (`first`); later tiles add.
 * Inner loops are register-blocked (several rows and samples per pass);
@@ -108,19 +109,23 @@ def copy_rows(X, start, nt, a0):
 
 
 # Which product the affine map z = a w^T + b takes, on a tile of nt rows:
-# * with nt >= TRANSPOSED_ROWS and J >= WIDE_AFFINE, z^T = w a^T by BLAS, on
+# * with nt >= TRANSPOSED_ROWS, J >= TRANSPOSED_OUTPUTS and more than a
+#   quarter as many outputs as inputs (4 J > K), z^T = w a^T by BLAS, on
 #   transposed tiles (`_affine_transposed`). As the tiles are laid out, a w^T
 #   sums along the contiguous direction of both factors, and BLAS's kernel
 #   for that form ran no faster than our blocked loops; w a^T takes its fast
-#   form. One thread, full tile, us: at 64 x 64, 5.35 against 7.2 (a w^T)
-#   and 6.9 (loops); at 64 x 128, 11.3 against 17.1; at 256 x 256, 83
-#   against 92; at 256 x 64 and 256 x 128 it lost 4-11%. Each of the two
-#   transposes took 0.24 us at 32 x 64 (`_transpose`).
+#   form. One thread, full tile, K x J, us (transposed / a w^T): 16 x 16,
+#   0.53 / 0.75; 32 x 32, 1.52 / 1.81; 64 x 40, 3.5 / 4.9; 64 x 64, 5.35 /
+#   7.2 (loops 6.9); 96 x 48, 6.0 / 8.5; 128 x 64, 10.4 / 14.0; 64 x 128,
+#   11.3 / 17.1; 256 x 256, 83 / 92. Near J = K/4 the two transposes (0.24
+#   us each at 32 x 64, `_transpose`) are not won back: 128 x 32 and 256 x 64
+#   lost 9%; above it, losses were 3% or less (64 x 24, 64 x 32, 256 x 96,
+#   256 x 128, 512 x 256).
 # * else a w^T by BLAS in calls of whole rows of w (`_blas.rows_per_call`);
 #   on fewer rows or outputs it won (one row: 0.18-0.57x the loops' time);
 # * else (fewer than 8 outputs, or over 1024 inputs) the blocked loops.
 TRANSPOSED_ROWS = 16
-WIDE_AFFINE = 64
+TRANSPOSED_OUTPUTS = 16
 
 
 @jit()
@@ -139,7 +144,7 @@ def _affine(w, b, a, z, nt, scratch):
     if K < NARROW:
         _affine_narrow(w, b, a, z, nt, matrix(scratch, 0, K, J))
         return
-    if nt >= TRANSPOSED_ROWS and J >= WIDE_AFFINE and rows_per_call(K, J, nt):
+    if nt >= TRANSPOSED_ROWS and J >= TRANSPOSED_OUTPUTS and 4 * J > K and rows_per_call(K, J, nt):
         _affine_transposed(w, b, a, z, nt, scratch)
         return
     rows = rows_per_call(nt, J, K)
