@@ -17,8 +17,8 @@ column-major, so it computes the transposed product C^T = op(B)^T op(A)^T.
 Threads: OpenBLAS runs a product of m n k <= SINGLE_THREAD_MNK multiply-adds
 on the calling thread (its GEMM_MULTITHREAD_THRESHOLD of 4 x 65536); larger
 ones it would split over threads of its own, inside ours. The kernels call
-`gemm` only up to that size (`fits`; the weight gradient of a larger layer
-in calls of whole rows, `rows_per_call`), so each call is one thread's
+`gemm` only up to that size, a larger product in calls of whole rows (or
+columns) of its result (`rows_per_call`), so each call is one thread's
 deterministic sum, whatever the thread count of the caller.
 """
 from llvmlite import binding, ir
@@ -121,9 +121,3 @@ def rows_per_call(rows, J, K):
     most = SINGLE_THREAD_MNK // (rows * K)
     return min(J, most) if most >= MIN_SIDE else 0
 
-
-@jit()
-def fits(rows, J, K):
-    """Whether a tile's rows x J x K product goes to BLAS in one call: on one
-    thread, and not tiny."""
-    return rows_per_call(rows, J, K) == J

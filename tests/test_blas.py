@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from numba.core.errors import TypingError
 
-from surrogate._blas import SINGLE_THREAD_MNK, fits, gemm, rows_per_call
+from surrogate._blas import SINGLE_THREAD_MNK, gemm, rows_per_call
 from surrogate._jit import jit
 from surrogate._views import matrix
 
@@ -87,13 +87,6 @@ def test_gemm_on_views_of_one_buffer():
 def test_gemm_refuses_mixed_dtypes():
     with pytest.raises(TypingError):
         _gemm(np.zeros((2, 2)), np.zeros((2, 2), np.float32), np.zeros((2, 2)), 0.0, False, False)
-
-
-def test_fits_only_single_thread_products_of_two_real_sides():
-    assert fits(32, 64, 128) and 32 * 64 * 128 == SINGLE_THREAD_MNK  # the largest of M's layers
-    assert not fits(32, 256, 256)   # OpenBLAS would start threads of its own
-    assert not fits(32, 1, 32) and not fits(32, 32, 7)  # an output or input side under 8
-    assert fits(1, 8, 8)
 
 
 def test_rows_per_call_keeps_every_call_on_one_thread():

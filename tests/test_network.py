@@ -55,10 +55,11 @@ def test_predict_matches_numpy_feedforward(act, dtype, rng):
 # Narrow layers (< 8 inputs: two a pass; 8-15: eight, then one and two) and
 # wide ones (>= 16) whose widths are not multiples of the register blocks
 # (4 rows x 4 samples, 4 x 2): every kernel path. Layers with 8 or more
-# inputs and outputs take BLAS's products in the backward pass (`_blas.fits`);
-# 10 -> 6, 18 -> 6 and 33 -> 1 keep our loops there. 100 -> 100 is too large
-# for one BLAS call: its weight gradient is cut into calls of 81 and 19 rows,
-# and its affine map on the full tile is w a^T on transposed tiles. In
+# inputs and outputs take BLAS's products in the backward pass
+# (`_blas.rows_per_call`); 10 -> 6, 18 -> 6 and 33 -> 1 keep our loops there.
+# 100 -> 100 is too large for one BLAS call: its weight gradient is cut into
+# calls of 81 and 19 rows, its delta into calls of 81 and 19 columns, and
+# its affine map on the full tile is w a^T on transposed tiles. In
 # [20, 70, 300, 40, 2] the affine maps take every path on a full tile:
 # transposed (20 -> 70; 70 -> 300 in calls of 117, 117 and 66 rows of w),
 # a w^T in calls of 27 and 13 rows of w (300 -> 40), our loops (40 -> 2).
