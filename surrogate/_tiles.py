@@ -117,10 +117,10 @@ def copy_rows(X, start, nt, a0):
 #   form. One thread, full tile, K x J, us (transposed / a w^T): 16 x 16,
 #   0.53 / 0.75; 32 x 32, 1.52 / 1.81; 64 x 40, 3.5 / 4.9; 64 x 64, 5.35 /
 #   7.2 (loops 6.9); 96 x 48, 6.0 / 8.5; 128 x 64, 10.4 / 14.0; 64 x 128,
-#   11.3 / 17.1; 256 x 256, 83 / 92. Near J = K/4 the two transposes (0.24
-#   us each at 32 x 64, `_transpose`) are not won back: 128 x 32 and 256 x 64
-#   lost 9%; above it, losses were 3% or less (64 x 24, 64 x 32, 256 x 96,
-#   256 x 128, 512 x 256).
+#   11.3 / 17.1; 256 x 256, 83 / 92. At J = K/4 the two transposes (0.24
+#   us each at 32 x 64, `_transpose`) were not won back: 128 x 32 and 256 x
+#   64 lost 9% (so they keep a w^T); above it, losses were 3% or less (64 x
+#   24, 64 x 32, 256 x 96, 256 x 128, 512 x 256).
 # * else a w^T by BLAS in calls of whole rows of w (`_blas.rows_per_call`);
 #   on fewer rows or outputs it won (one row: 0.18-0.57x the loops' time);
 # * else (fewer than 8 outputs, or over 1024 inputs) the blocked loops.
