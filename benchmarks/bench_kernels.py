@@ -17,9 +17,9 @@ all alike.
 The multiply-add rate of a part is its multiply-adds (32 J K for a J x K
 layer) over its time; "of matmul" is that rate over the reference's. Layers
 with 8 or more inputs and outputs take BLAS's products (`surrogate/_blas.py`)
-in calls OpenBLAS runs on one thread; the affine map of a layer with 64 or
-more outputs multiplies transposed tiles (`_tiles._affine_transposed`), and
-a delta too large for one call keeps our loops. Layers with fewer than 16
+in calls OpenBLAS runs on one thread; the affine map of a layer with 16 or
+more outputs and more than a quarter as many outputs as inputs multiplies
+transposed tiles (`_tiles._affine_transposed`). Layers with fewer than 16
 inputs vectorise over their outputs. See benchmarks/README.md.
 
     python benchmarks/bench_kernels.py                  # S, M and W, 15 rounds

@@ -68,17 +68,29 @@ WIDE = [9, 100, 100, 3]
 EVERY_AFFINE = [20, 70, 300, 40, 2]
 
 
+def _tanh_network(sizes, rng):
+    """A tanh network with random biases: a new network's are 0, which would
+    hide a bias left out."""
+    net = MLP(sizes, activation="tanh", seed=0)
+    for b in net.biases:
+        b[:] = rng.normal(scale=0.5, size=b.size)
+    return net
+
+
+def _numpy_gradient(net, X, Y):
+    """(C, gradient) of the NumPy transcription, the gradient laid out as `params`."""
+    C, gw, gb = naive.cost_and_grad(net.weights, net.biases, net.activations, X, Y)
+    return C, np.concatenate([np.concatenate([w.ravel(), b]) for w, b in zip(gw, gb)])
+
+
 @pytest.mark.parametrize("sizes", [[2, 1], [3, 6, 2], [4, 8, 7, 3], [2, 5, 5, 5, 5, 1],
                                    [9, 13, 10, 6], [11, 33, 1], [8, 16, 5], [15, 17, 18, 6],
                                    WIDE, EVERY_AFFINE, [1030, 64, 3]])
 def test_loss_and_grad_matches_numpy_backprop(sizes, rng):
-    net = MLP(sizes, activation="tanh", seed=0)
-    for b in net.biases:  # a new network's biases are 0, which would hide a bias left out
-        b[:] = rng.normal(scale=0.5, size=b.size)
+    net = _tanh_network(sizes, rng)
     X, Y = _data(rng, 37, sizes)  # 37: partial last tile
     C, g = net.loss_and_grad(X, Y)
-    C_ref, gw, gb = naive.cost_and_grad(net.weights, net.biases, net.activations, X, Y)
-    ref = np.concatenate([np.concatenate([w.ravel(), b]) for w, b in zip(gw, gb)])
+    C_ref, ref = _numpy_gradient(net, X, Y)
     assert C == pytest.approx(C_ref, rel=1e-13)
     np.testing.assert_allclose(g, ref, rtol=1e-11, atol=1e-14)
 
@@ -90,16 +102,13 @@ def test_chunk_gradient_ignores_the_buffers_old_contents(sizes, rng):
     the NumPy gradient. 53 rows: a full tile, then 21 rows, which take the
     transposed affine map too (16 or more rows)."""
     from surrogate import _chunks
-    net = MLP(sizes, activation="tanh", seed=0)
-    for b in net.biases:
-        b[:] = rng.normal(scale=0.5, size=b.size)
+    net = _tanh_network(sizes, rng)
     n = 53
     X, Y = _data(rng, n, sizes)
     G, WS = net.gradient_buffers(1), net.tile_workspace(1)
     G[:], WS[:] = np.nan, np.nan
     cost = _chunks._chunk_grad(net.params, X, Y, np.arange(n), 0, n, net._layout, WS[0], G[0])
-    C_ref, gw, gb = naive.cost_and_grad(net.weights, net.biases, net.activations, X, Y)
-    ref = np.concatenate([np.concatenate([w.ravel(), b]) for w, b in zip(gw, gb)])
+    C_ref, ref = _numpy_gradient(net, X, Y)
     assert cost / n == pytest.approx(C_ref, rel=1e-13)
     np.testing.assert_allclose(G[0, :net.n_params] / n, ref, rtol=1e-11, atol=1e-14)
     G[:] = np.nan  # no rows: no tile to write it, and the gradient is still 0
