@@ -9,7 +9,15 @@ same bit for bit on any number of threads, and the thread policy
 (`_threads`) may change the count between calls. Nothing is `+=`'d into shared
 memory inside `prange`. An epoch of mini-batch updates is one compiled call
 (`train_epoch`), with the optimiser step of `_steps`.
+
+In training, each thread (a lane) keeps its own copy of the parameters
+(`Replicas`): it computes its chunks' gradients on its copy, then sums all
+the chunks' gradients in chunk order and takes the step on its copy. Every
+lane does the same arithmetic on the same numbers, so the copies stay equal
+bit for bit, and only gradients move between cores, never parameters.
 """
+from collections import namedtuple
+
 import numpy as np
 from numba import prange
 
@@ -27,21 +35,50 @@ MIN_FLOPS_PER_CHUNK = 500_000
 # At most this many chunks, and at least a full tile of samples each: a chunk
 # reads every weight once a tile, so two chunks of half a tile read the
 # weights twice for the same work, and each chunk adds a gradient buffer to
-# sum. Measured on one thread, batch 32: two 16-row chunks cost 1.18x one
-# 32-row chunk on [8, 64, 64, 64, 128] and 1.2-1.25x on [8, 256, 256, 256,
-# 128], so a second thread only won that back (two threads: 0.88x and 0.95-1x
-# the one chunk). At 64 rows, two 32-row chunks on two threads were 1.28x
-# and 1.32x faster than one chunk. Beyond 4 threads a mini-batch of tens of
-# samples gains little anyway. Tried again on an AMD EPYC (Zen 4) with the
-# transposed affine map: on one thread two 16-row chunks cost 1.07x one chunk
-# (M), and on two threads their gradients alone took 0.58x; but a training
-# step then moves the parameters to the second core and its gradient back
-# (135 kB each way on M, about 10 GB/s between these two cores): whole
-# epochs took 0.90-0.95x the one-chunk time on M (also with the step split
-# between the threads) and 0.80x on W, but 1.08-1.14x on one thread, the
-# count a busy machine runs. So a 32-sample batch stays one chunk.
+# sum. Beyond 4 threads a mini-batch of tens of samples gains little anyway.
 MAX_CHUNKS = 4
 MIN_CHUNK_ROWS = TILE
+# But a batch of one to two tiles is split in two (chunks of 16 or more
+# rows) when the threads train on `Replicas`. Threads sharing one copy of
+# the parameters did not gain on a 32-sample batch: each step moved the
+# parameters to the second core and its gradient back (135 kB each way on
+# M, about 10 GB/s between the two cores of an AMD EPYC, Zen 4), and whole
+# epochs took 0.90-0.95x the one-chunk time on M, but 1.08-1.14x on one
+# thread. With a copy on each core only the gradients cross. There, batch
+# 32, us a batch, one chunk on one thread / two chunks on one thread / two
+# chunks on two threads: [5, 64, 64, 64, 16] 49.9 / 54.5 / 43.6; M [8, 64,
+# 64, 64, 128] 83-84 / 88-91 / 68-70; [8, 128, 128, 128, 128] 216 / 236 /
+# 158; W [8, 256, 256, 256, 128] 675 / 720 / 487; [8, 512, 512, 512, 128]
+# 3399 / 3447 / 2488. At batch 64 (two full tiles either way) M took 100-103
+# us on two copies against 113 us on shared parameters, 163-165 us on one
+# thread.
+MIN_REPLICA_ROWS = TILE // 2
+# Networks up to this size are trained on `Replicas` (all measured above,
+# up to 4.7 MB, gained from them); each further thread costs 4 copies of
+# the parameters (parameters, two optimiser moments, backup), a price kept
+# under 32 MB a thread.
+REPLICA_BYTES = 8 * 1024 * 1024
+
+#: Per-thread copies of the parameters, for lanes 1, 2, ... (lane 0 uses the
+#: network's own): params (k, width), optimiser state (k, 2, width) and
+#: backup (k, width), rows padded as the gradient buffers are (the padding
+#: stays 0), and fresh[0], how many lanes hold the current numbers (lane 0
+#: always does). `on`: the network is replicated, which sets its chunks
+#: (`n_chunks_for`) whether or not there are k >= 1 copies to use.
+Replicas = namedtuple("Replicas", "on params state backup fresh")
+
+
+def replicated(net):
+    """Whether `net` trains on `Replicas` (REPLICA_BYTES of parameters or fewer)."""
+    return net.n_params * net.dtype.itemsize <= REPLICA_BYTES
+
+
+def make_replicas(net, lanes):
+    """`Replicas` for training `net` on up to `lanes` threads (none if it is too large)."""
+    on = replicated(net)
+    k = lanes - 1 if on else 0
+    G = net.gradient_buffers(4 * k)
+    return Replicas(on, G[:k], G[k:3 * k].reshape(k, 2, G.shape[1]), G[3 * k:], np.ones(1, np.int64))
 
 
 @jit()
@@ -59,23 +96,45 @@ def _chunk_grad(params, X, Y, rows, start, stop, lay, ws, g):
     return cost
 
 
+@jit()
+def _chunk_bounds(start, stop, c, n_chunks):
+    """Samples [lo, hi) of chunk c of the batch [start, stop): contiguous, on multiples of SPLIT."""
+    n_units = (stop - start + SPLIT - 1) // SPLIT
+    lo = start + SPLIT * ((n_units * c) // n_chunks)
+    hi = min(stop, start + SPLIT * ((n_units * (c + 1)) // n_chunks))
+    return lo, hi
+
+
+@jit()
+def _lane_params(params, reps, r):
+    """Lane r's parameters: its replica if it has one (`Replicas`), else the shared ones."""
+    return reps.params[r - 1] if 0 < r <= reps.params.shape[0] else params
+
+
 @jit(parallel=True)
-def accumulate(params, X, Y, rows, start, stop, lay, WS, G, n_chunks):
+def accumulate(params, reps, X, Y, rows, start, stop, lay, WS, G, n_chunks, n_lanes):
     """G[c] <- sum of dC_x/dparams over chunk c of the batch rows[start:stop]; returns sum_x C_x.
 
-    Chunk c covers a contiguous run of samples (boundaries on multiples of
-    SPLIT) and writes only WS[c] and G[c].
+    The chunks are dealt to `n_lanes` lanes (threads): lane r takes chunks
+    r, r + n_lanes, ... on workspace WS[r], with its own replica of the
+    parameters if `reps` has one. Every replica holds the same numbers, so
+    G does not depend on the lanes.
     """
     wide_vectors()
     if n_chunks == 1:
         return _chunk_grad(params, X, Y, rows, start, stop, lay, WS[0], G[0])
-    n_units = (stop - start + SPLIT - 1) // SPLIT
     costs = np.zeros(n_chunks)
-    for c in prange(n_chunks):
-        wide_vectors()  # each prange body is compiled as a function of its own
-        lo = start + SPLIT * ((n_units * c) // n_chunks)
-        hi = min(stop, start + SPLIT * ((n_units * (c + 1)) // n_chunks))
-        costs[c] = _chunk_grad(params, X, Y, rows, lo, hi, lay, WS[c], G[c])
+    if n_lanes == 1:  # no parallel launch
+        for c in range(n_chunks):
+            lo, hi = _chunk_bounds(start, stop, c, n_chunks)
+            costs[c] = _chunk_grad(params, X, Y, rows, lo, hi, lay, WS[0], G[c])
+    else:
+        for r in prange(n_lanes):
+            wide_vectors()  # each prange body is compiled as a function of its own
+            p = _lane_params(params, reps, r)
+            for c in range(r, n_chunks, n_lanes):
+                lo, hi = _chunk_bounds(start, stop, c, n_chunks)
+                costs[c] = _chunk_grad(p, X, Y, rows, lo, hi, lay, WS[r], G[c])
     total = 0.0
     for c in range(n_chunks):  # in chunk order: costs.sum() here would be a parallel reduction,
         total += costs[c]       # its order set by the thread count
@@ -83,11 +142,14 @@ def accumulate(params, X, Y, rows, start, stop, lay, WS, G, n_chunks):
 
 
 @jit()
-def batch_grad(params, X, Y, rows, start, stop, lay, WS, G, grad, n_chunks):
-    """grad <- (1/n) sum_x dC_x/dparams over the batch, docs/maths.md Eqs. (12)-(13); returns C."""
+def batch_grad(params, reps, X, Y, rows, start, stop, lay, WS, G, grad, n_chunks, n_threads):
+    """grad <- (1/n) sum_x dC_x/dparams over the batch, docs/maths.md Eqs. (12)-(13); returns C.
+
+    The threads share `params` (`reps` has no copies): the caller steps."""
     wide_vectors()
     n = stop - start
-    cost = accumulate(params, X, Y, rows, start, stop, lay, WS, G, n_chunks)
+    cost = accumulate(params, reps, X, Y, rows, start, stop, lay, WS, G, n_chunks,
+                      min(n_chunks, n_threads))
     grad[:] = sum_chunks(G, n_chunks)[:grad.size]
     grad *= 1.0 / n
     return cost / n
@@ -123,12 +185,17 @@ def predict(params, X, lay, WS, out, n_chunks):
 
 
 @jit()
-def n_chunks_for(batch, flops_per_sample):
+def n_chunks_for(batch, flops_per_sample, replicated=False):
     """Chunks of a gradient over `batch` samples: one per MIN_FLOPS_PER_CHUNK of
-    work, at most MAX_CHUNKS, at least MIN_CHUNK_ROWS samples each. Not the
-    thread count: the chunks fix the summation order, hence the result."""
+    work, at most MAX_CHUNKS, at least MIN_CHUNK_ROWS samples each; a network
+    trained on `Replicas` splits a batch of one to two tiles in two (halves
+    of at least MIN_REPLICA_ROWS). Not the thread count: the chunks fix the
+    summation order, hence the result."""
     worth = max(1, (batch * flops_per_sample) // MIN_FLOPS_PER_CHUNK)
-    return max(1, min(MAX_CHUNKS, worth, batch // MIN_CHUNK_ROWS))
+    chunks = min(MAX_CHUNKS, worth, batch // MIN_CHUNK_ROWS)
+    if replicated:
+        chunks = max(chunks, min(2, worth, batch // MIN_REPLICA_ROWS))
+    return max(1, chunks)
 
 
 @jit()
@@ -147,9 +214,40 @@ def _prefetch_next(X, Y, order, start, stop):
     prefetch_rows(Y, order, start, stop)
 
 
+@jit(parallel=True)
+def _step_lanes(kind, params, reps, G, n_chunks, scale, state, hyper, step, backup, n_lanes):
+    """`apply_step` on the parameters and on each of the first n_lanes - 1
+    replicas, one lane each. The replicas take the same step on the same
+    numbers, so they stay equal bit for bit; returns lane 0's verdict."""
+    wide_vectors()
+    if n_lanes == 1:  # G has one reader: summing the chunks into G[0] first is cheaper
+        sum_chunks(G, n_chunks)
+        return apply_step(kind, params, G, 1, scale, state, hyper, step, backup)
+    ok = np.zeros(n_lanes, np.bool_)
+    for r in prange(n_lanes):
+        wide_vectors()
+        if r == 0:
+            ok[r] = apply_step(kind, params, G, n_chunks, scale, state, hyper, step, backup)
+        else:
+            ok[r] = apply_step(kind, reps.params[r - 1], G, n_chunks, scale, reps.state[r - 1],
+                               hyper, step, reps.backup[r - 1])
+    return ok[0]
+
+
 @jit()
-def train_epoch(params, X, Y, order, first, last, total, batch_size, lay, kind, hyper, state, step,
-                WS, G, backup, flops_per_sample):
+def _refresh(params, reps, state, n_lanes):
+    """Make replicas 1..n_lanes-1 equal to lane 0 (parameters and optimiser
+    state): those not stepped since the last call on fewer lanes are stale."""
+    n = params.size
+    for r in range(reps.fresh[0], n_lanes):
+        reps.params[r - 1][:n] = params
+        reps.state[r - 1][:, :n] = state
+    reps.fresh[0] = n_lanes
+
+
+@jit()
+def train_epoch(params, reps, X, Y, order, first, last, total, batch_size, lay, kind, hyper, state,
+                step, WS, G, backup, flops_per_sample, n_threads):
     """Mini-batches first..last-1 of an epoch (batch b: order[b*batch_size:
     (b+1)*batch_size]) in compiled code, one optimiser step each.
 
@@ -158,18 +256,24 @@ def train_epoch(params, X, Y, order, first, last, total, batch_size, lay, kind, 
     however the epoch is cut into calls. Status 0 ok,
     1 a non-finite cost, gradient or new parameter (that step undone, so
     `params` keeps the last finite values). `step[0]` counts optimiser steps
-    across epochs (Adam's bias correction).
+    across epochs (Adam's bias correction). With `Replicas`, each of the
+    call's threads computes its chunks on its own copy of the parameters and
+    takes every step on it; otherwise the threads share `params`, and the
+    step is taken once.
     """
     wide_vectors()
     n = order.size
+    lanes = min(n_threads, n_chunks_for(min(batch_size, n), flops_per_sample, reps.on))
+    stepping = min(lanes, reps.params.shape[0] + 1)
+    _refresh(params, reps, state, stepping)
     for start in range(first * batch_size, min(last * batch_size, n), batch_size):
         stop = min(start + batch_size, n)
         _prefetch_next(X, Y, order, stop, min(stop + batch_size, n))
-        nc = n_chunks_for(stop - start, flops_per_sample)
-        cost = accumulate(params, X, Y, order, start, stop, lay, WS, G, nc)
+        nc = n_chunks_for(stop - start, flops_per_sample, reps.on)
+        cost = accumulate(params, reps, X, Y, order, start, stop, lay, WS, G, nc, min(lanes, nc))
         step[0] += 1
-        if not (np.isfinite(cost) and apply_step(kind, params, G, nc, 1.0 / (stop - start), state,
-                                                  hyper, step[0], backup)):
+        if not (np.isfinite(cost) and _step_lanes(kind, params, reps, G, nc, 1.0 / (stop - start), state,
+                                                   hyper, step[0], backup, stepping)):
             return total, start, 1
         total += cost
     return total, min(last * batch_size, n), 0

@@ -8,6 +8,10 @@ import numpy as np
 from ._jit import jit, wide_vectors
 
 SGD, ADAM = 0, 1
+# The step sums the chunks' gradients a block at a time into a buffer that
+# stays in L1 (16 kB in float64), then updates that block: G is only read,
+# so several replicas of the parameters can step from it at once.
+STEP_BLOCK = 2048
 
 #: An optimiser's hyper-parameters as the kernels read them (named fields,
 #: so a kernel says `hyper.lr`, never a slot number). SGD leaves beta1,
@@ -60,37 +64,66 @@ def _update_one(kind, p, g, s0, s1, hyper, c1, c2):
 
 
 @jit()
+def _add(x, y, out):
+    """out <- x + y; returns out (a loop: Numba's `out[:] = x` copies element by element, slowly)."""
+    wide_vectors()
+    for i in range(out.size):
+        out[i] = x[i] + y[i]
+    return out
+
+
+@jit()
+def _update_block(kind, p, g, scale, s0, s1, hyper, c1, c2, backup):
+    """p <- the step from gradient scale * g, old p kept in backup; False if any g or new p is non-finite."""
+    wide_vectors()
+    finite = True
+    if kind == SGD and hyper.momentum == 0.0:  # plain SGD keeps no state: skip its memory traffic
+        lr, wd = hyper.lr, hyper.weight_decay
+        for i in range(p.size):
+            gi = g[i] * scale
+            pi = p[i]
+            backup[i] = pi
+            pi -= lr * (gi + wd * pi)
+            p[i] = pi
+            finite &= np.isfinite(gi) & np.isfinite(pi)
+    else:
+        for i in range(p.size):
+            gi = g[i] * scale
+            pi = p[i]
+            backup[i] = pi
+            pi, s0[i], s1[i] = _update_one(kind, pi, gi, s0[i], s1[i], hyper, c1, c2)
+            p[i] = pi
+            finite &= np.isfinite(gi) & np.isfinite(pi)
+    return finite
+
+
+@jit()
 def apply_step(kind, params, G, n_chunks, scale, state, hyper, step, backup):
-    """One optimiser step with gradient scale * sum_c G[c] (summed into G[0]).
+    """One optimiser step with gradient scale * sum_c G[c].
 
     Serial: the step is memory-bound, and splitting it between threads was
-    measured slower than one thread. If any gradient or new parameter is
-    non-finite the old parameters are put back from `backup` and False is
-    returned.
+    measured slower than one thread. G is only read, so every replica of
+    the parameters (`_chunks.Replicas`) can step from it at once. If any
+    gradient or new parameter is non-finite the old parameters are put back
+    from `backup` and False is returned.
     """
     wide_vectors()
     c1 = 1.0 - hyper.beta1 ** step
     c2 = 1.0 - hyper.beta2 ** step
     s0, s1 = state[0], state[1]
-    g0 = sum_chunks(G, n_chunks)
-    finite = True
-    if kind == SGD and hyper.momentum == 0.0:  # plain SGD keeps no state: skip its memory traffic
-        lr, wd = hyper.lr, hyper.weight_decay
-        for i in range(params.size):
-            g = g0[i] * scale
-            p = params[i]
-            backup[i] = p
-            p -= lr * (g + wd * p)
-            params[i] = p
-            finite &= np.isfinite(g) & np.isfinite(p)
-    else:
-        for i in range(params.size):
-            g = g0[i] * scale
-            p = params[i]
-            backup[i] = p
-            p, s0[i], s1[i] = _update_one(kind, p, g, s0[i], s1[i], hyper, c1, c2)
-            params[i] = p
-            finite &= np.isfinite(g) & np.isfinite(p)
+    if n_chunks == 1:
+        finite = _update_block(kind, params, G[0], scale, s0, s1, hyper, c1, c2, backup)
+    else:  # the chunks' gradients summed a block at a time, in chunk order as `sum_chunks` does
+        g = np.empty(STEP_BLOCK, params.dtype)
+        finite = True
+        for i0 in range(0, params.size, STEP_BLOCK):
+            i1 = min(i0 + STEP_BLOCK, params.size)
+            # views of the block: loops over offsets into whole arrays did not vectorise
+            gb = _add(G[0, i0:i1], G[1, i0:i1], g[:i1 - i0])
+            for c in range(2, n_chunks):
+                gb = _add(gb, G[c, i0:i1], gb)
+            finite &= _update_block(kind, params[i0:i1], gb, scale, s0[i0:i1], s1[i0:i1], hyper,
+                                    c1, c2, backup[i0:i1])
     if not finite:
         params[:] = backup
     return finite

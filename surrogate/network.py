@@ -198,8 +198,10 @@ class MLP:
         numba.get_num_threads()
         WS, G = self.tile_workspace(nc), self.gradient_buffers(nc)
         grad = np.empty(self.n_params, self.dtype)
+        shared = _chunks.make_replicas(self, 1)  # no copies: the threads share the parameters
 
         def cost_and_grad():
-            cost = _chunks.batch_grad(self.params, X, Y, rows, 0, n, self._layout, WS, G, grad, nc)
+            cost = _chunks.batch_grad(self.params, shared, X, Y, rows, 0, n, self._layout, WS, G, grad, nc,
+                                      numba.get_num_threads())
             return float(cost), grad
         return cost_and_grad

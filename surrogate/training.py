@@ -3,6 +3,7 @@ with validation, early stopping, history and progress (docs/maths.md, Secs. 2 an
 import time
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 from tqdm import tqdm  # plain bars: tqdm.auto warns in notebooks without ipywidgets
 
@@ -180,8 +181,10 @@ def _train(net, X, Y, optimizer, batch_size=16, epochs=100, shuffle=True, seed=N
 def _run_first_order(net, X, Y, opt, batch_size, epochs, shuffle, seed, validation, monitor, threads):
     rng = np.random.default_rng(seed)
     n = X.shape[0]
-    nc = _chunks.n_chunks_for(min(batch_size, n), net.flops_per_sample)  # the most a batch takes
+    # the most chunks a batch takes
+    nc = _chunks.n_chunks_for(min(batch_size, n), net.flops_per_sample, _chunks.replicated(net))
     WS, G = net.tile_workspace(nc), net.gradient_buffers(nc)
+    reps = _chunks.make_replicas(net, min(nc, numba.config.NUMBA_NUM_THREADS))
     backup = np.empty_like(net.params)
     state = opt.ensure_state(net.params)
     in_order = np.arange(n, dtype=np.int64)
@@ -195,7 +198,7 @@ def _run_first_order(net, X, Y, opt, batch_size, epochs, shuffle, seed, validati
             total = 0.0
             for first, last in chooser.spans(n_batches):  # cut where a thread trial is due
                 total, done, status = chooser.run(
-                    _chunks.train_epoch, net.params, X, Y, order, first, last, total, batch_size,
+                    _epoch_span, net.params, reps, X, Y, order, first, last, total, batch_size,
                     net._layout, opt.kind, opt.hyper(lr), state, opt.steps, WS, G, backup,
                     net.flops_per_sample, units=last - first)
                 if status:
@@ -210,6 +213,11 @@ def _run_first_order(net, X, Y, opt, batch_size, epochs, shuffle, seed, validati
             opt.schedule.observe(total / n if val is None else val)
             if monitor.record(epoch, total / n, val, lr):
                 break
+
+
+def _epoch_span(*args):
+    """`_chunks.train_epoch` on the Numba threads the thread policy has set."""
+    return _chunks.train_epoch(*args, numba.get_num_threads())
 
 
 def _train_members(nets, X, Y, optimizer, batch_size, epochs, seeds, validation=None,

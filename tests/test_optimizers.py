@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from surrogate import (SGD, Adam, LBFGS, CosineDecay, ExponentialDecay, ReduceOnPlateau,
-                       StepDecay)
+                       StepDecay, _steps)
 
 
 def _grads(rng, n_steps, size=6):
@@ -59,6 +59,33 @@ def test_first_adam_step_has_size_lr(rng):
     g = rng.normal(size=6)
     Adam(lr=0.01).step(p, g)
     np.testing.assert_allclose(p, -0.01 * np.sign(g), rtol=1e-6)
+
+
+@pytest.mark.parametrize("n_chunks", [2, 3, 4])
+@pytest.mark.parametrize("opt", [SGD(lr=0.1), SGD(lr=0.05, momentum=0.9, weight_decay=0.01),
+                                 Adam(lr=0.01, weight_decay=0.001)])
+def test_a_step_from_several_chunks_reads_them_in_chunk_order_and_never_writes_them(n_chunks, opt, rng):
+    """The step sums the chunk gradients a block at a time (so that replicas can step from the
+    same G at once): its result must be the one-chunk step on G[0] + G[1] + ..., summed in
+    that order, with G left as it was; over several blocks and a partial last one."""
+    n = 2 * _steps.STEP_BLOCK + 37
+    G = rng.normal(size=(n_chunks, n))
+    p0, s0 = rng.normal(size=n), np.abs(rng.normal(size=(2, n)))
+    summed = G[0].copy()
+    for c in range(1, n_chunks):
+        summed += G[c]
+    hyper = opt.hyper(opt.lr)
+    out = {}
+    for name, grads, chunks in (("chunks", G.copy(), n_chunks), ("summed", summed[None], 1)):
+        p, s, backup = p0.copy(), s0.copy(), np.empty(n)
+        assert _steps.apply_step(opt.kind, p, grads, chunks, 0.25, s, hyper, 3, backup)
+        np.testing.assert_array_equal(grads, G if chunks > 1 else summed[None])  # only read
+        np.testing.assert_array_equal(backup, p0)
+        out[name] = p, s
+    np.testing.assert_array_equal(out["chunks"][0], out["summed"][0])
+    np.testing.assert_array_equal(out["chunks"][1], out["summed"][1])
+    if isinstance(opt, SGD) and opt.momentum == 0:  # and against the formula
+        np.testing.assert_allclose(out["chunks"][0], p0 - 0.1 * 0.25 * G.sum(axis=0), rtol=1e-13)
 
 
 def test_schedules():

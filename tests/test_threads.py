@@ -25,6 +25,93 @@ def test_chunks_follow_the_batch_and_the_network_not_the_threads():
     assert _chunks.n_chunks_for(64, 1_000) == 1      # too little work to split
     assert _chunks.n_chunks_for(63, 10**9) == 1      # a chunk holds at least a full tile
     assert _chunks.n_chunks_for(32, 10**9) == 1
+    # a replicated network splits a batch of one to two tiles in two, and no more
+    assert _chunks.n_chunks_for(32, f, True) == 2
+    assert _chunks.n_chunks_for(48, f, True) == 2
+    assert _chunks.n_chunks_for(64, f, True) == 2
+    assert _chunks.n_chunks_for(128, f, True) == 4
+    assert _chunks.n_chunks_for(31, f, True) == 1
+    assert _chunks.n_chunks_for(32, 1_000, True) == 1
+
+
+def test_networks_are_replicated_up_to_a_size_in_bytes():
+    assert _chunks.replicated(surrogate.MLP([8, 256, 256, 256, 128]))      # 1.3 MB
+    assert not _chunks.replicated(surrogate.MLP([8, 1024, 1024, 8]))        # 8.5 MB
+    assert _chunks.replicated(surrogate.MLP([8, 1024, 1024, 8], dtype=np.float32))
+
+
+def _epoch_spans(net, X, Y, opt, threads, batch=32, seed=0):
+    """Two epochs of `_chunks.train_epoch`, called in spans of a few batches on the given
+    thread counts in turn (as the thread policy would); returns the network's parameters
+    and each call's Replicas after it."""
+    n = X.shape[0]
+    replicated = _chunks.replicated(net)
+    nc = _chunks.n_chunks_for(batch, net.flops_per_sample, replicated)
+    WS, G = net.tile_workspace(nc), net.gradient_buffers(nc)
+    reps = _chunks.make_replicas(net, 2)
+    state, backup = opt.ensure_state(net.params), np.empty_like(net.params)
+    rng, n_batches, calls, seen = np.random.default_rng(seed), -(-n // batch), 0, []
+    for epoch in range(2):
+        order = rng.permutation(n).astype(np.int64)
+        total = 0.0
+        for first in range(0, n_batches, 3):
+            lanes = threads[calls % len(threads)]
+            calls += 1
+            total, done, status = _chunks.train_epoch(
+                net.params, reps, X, Y, order, first, min(first + 3, n_batches), total, batch,
+                net._layout, opt.kind, opt.hyper(opt.lr), state, opt.steps, WS, G, backup,
+                net.flops_per_sample, lanes)
+            assert status == 0
+            seen.append((lanes, reps.fresh[0], reps.params[0, :net.n_params].copy(),
+                         reps.state[0][:, :net.n_params].copy()))
+    return net.params.copy(), state.copy(), seen
+
+
+@pytest.mark.parametrize("make_opt", [lambda: surrogate.Adam(3e-3),
+                                      lambda: surrogate.SGD(0.01, momentum=0.9, nesterov=True)])
+def test_replicas_take_every_step_and_catch_up_after_calls_on_one_thread(make_opt):
+    """The copies on a second core must hold the network's numbers whenever a call uses
+    them: after a call on one thread they are stale, and the next call on two copies them
+    back (parameters and optimiser state). The last batch (8 samples) is one chunk that
+    every copy still steps. Run on any number of Numba threads: a lane count above it
+    runs its lanes in turn."""
+    rng = np.random.default_rng(4)
+    X, Y = rng.normal(size=(200, 8)), rng.normal(size=(200, 16))
+    runs = {}
+    for threads in ((1,), (2,), (2, 1, 1, 2, 1, 2, 2)):
+        net = surrogate.MLP([8, 64, 64, 16], seed=1)
+        assert _chunks.replicated(net) and _chunks.n_chunks_for(32, net.flops_per_sample, True) == 2
+        runs[threads] = _epoch_spans(net, X, Y, make_opt(), threads)
+    params, state, _ = runs[(1,)]
+    for threads in ((2,), (2, 1, 1, 2, 1, 2, 2)):
+        np.testing.assert_array_equal(runs[threads][0], params)
+        np.testing.assert_array_equal(runs[threads][1], state)
+    for lanes, fresh, copy, _ in runs[(1,)][2]:
+        assert fresh == 1  # never used
+    n_used = 0
+    for lanes, fresh, copy, copy_state in runs[(2, 1, 1, 2, 1, 2, 2)][2]:
+        assert fresh == lanes
+        n_used += lanes == 2
+    assert n_used == 3  # of the six calls
+    # after a call on two lanes, the copy is the network's parameters, bit for bit
+    (lanes, fresh, copy, copy_state), = runs[(2,)][2][-1:]
+    np.testing.assert_array_equal(copy, params)
+    np.testing.assert_array_equal(copy_state, state)
+
+
+@pytest.mark.skipif(not TWO, reason="needs two Numba threads")
+def test_a_diverging_run_on_replicas_keeps_the_same_last_finite_parameters():
+    rng = np.random.default_rng(5)
+    X, Y = rng.normal(size=(300, 8)), 1e3 * rng.normal(size=(300, 16))
+    params = {}
+    for threads in (1, 2):
+        net = surrogate.MLP([8, 64, 64, 16], seed=1)
+        with pytest.raises(surrogate.TrainingDiverged):
+            surrogate.train(net, X, Y, surrogate.SGD(lr=1e3), batch_size=32, epochs=5, seed=0,
+                            progress=False, threads=threads)
+        assert np.isfinite(net.params).all()
+        params[threads] = net.params.copy()
+    np.testing.assert_array_equal(params[1], params[2])
 
 
 @pytest.mark.skipif(not TWO, reason="needs two Numba threads")
