@@ -220,9 +220,8 @@ def _step_lanes(kind, params, reps, G, n_chunks, scale, state, hyper, step, back
     replicas, one lane each. The replicas take the same step on the same
     numbers, so they stay equal bit for bit; returns lane 0's verdict."""
     wide_vectors()
-    if n_lanes == 1:  # G has one reader: summing the chunks into G[0] first is cheaper
-        sum_chunks(G, n_chunks)
-        return apply_step(kind, params, G, 1, scale, state, hyper, step, backup)
+    if n_lanes == 1:
+        return apply_step(kind, params, G, n_chunks, scale, state, hyper, step, backup)
     ok = np.zeros(n_lanes, np.bool_)
     for r in prange(n_lanes):
         wide_vectors()
