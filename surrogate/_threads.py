@@ -37,13 +37,19 @@ L-BFGS phase) that wait carries over to the next Chooser: a machine found
 busy a moment ago is likely busy still. Outside one, each Chooser starts
 afresh, so one unlucky trial never holds later work to one thread. So a
 machine that becomes busy, or quiet, is noticed while a long fit runs,
-and trials cost a short fit on a busy machine little. Work on which
+and trials cost a short fit on a busy machine little. A trial is skipped,
+as if one thread had won it at no cost, when runnable tasks of other
+processes fill every core but ours both as it starts and as its part on
+one thread ends (`cores_taken`, from Linux's /proc): there a second thread
+could only wait for a core, and the trial would lose a whole stall before
+it could give up. Work on which
 threads cannot matter (one chunk a batch) is never measured: it runs on
 one thread. Within the `with` block everything else (validation passes,
 the monitor) also runs on the chosen count.
 """
 import contextlib
 import math
+import os
 import threading
 from time import perf_counter
 
@@ -72,6 +78,13 @@ WORTH_SECONDS = 0.1
 # 1/MAX_OVERHEAD times the seconds that trial lost.
 MAX_OVERHEAD = 0.05
 
+# The kernel's count of runnable tasks, machine-wide (Linux): read when a trial
+# is due. A trial on a busy machine lost a whole stall before it could give up:
+# with one core held by a spinning process, the first piece on two threads (one
+# mini-batch of M, 0.08 ms of work) took 29-32 ms, as long as 370 mini-batches
+# on one thread.
+LOADAVG, TASKS = "/proc/loadavg", "/proc/self/task"
+
 # Inside `shared_trials()`: the seconds the block's last trial lost. Per
 # Python thread, as Numba's thread count is: fits in two threads (a
 # threading backend of a grid search) keep their blocks apart.
@@ -80,6 +93,31 @@ _local = threading.local()
 
 def _shared():
     return getattr(_local, "shared", None)
+
+
+def _running(stat):
+    """Whether the task of a /proc/<pid>/task/<tid>/stat file is running (state R)."""
+    try:
+        with open(stat, "rb") as f:
+            return f.read().rpartition(b")")[2].split()[0] == b"R"
+    except (OSError, IndexError):
+        return False
+
+
+def cores_taken():
+    """True when runnable tasks of other processes fill every core but one,
+    so a second thread of ours would wait for a core: the machine's runnable
+    tasks (the fourth field of /proc/loadavg) less this process's (its own
+    pool threads spin for a few ms after parallel work), against
+    `os.cpu_count()`. False where /proc cannot be read (not Linux)."""
+    try:
+        with open(LOADAVG, "rb") as f:
+            runnable = int(f.read().split()[3].split(b"/")[0])
+        tasks = os.listdir(TASKS)
+    except (OSError, ValueError, IndexError):
+        return False
+    ours = sum(_running(f"{TASKS}/{t}/stat") for t in tasks)
+    return runnable - ours >= (os.cpu_count() or 1) - 1
 
 
 @contextlib.contextmanager
@@ -137,6 +175,7 @@ class Chooser:
         shared = _shared()
         self.first_wait = 0.0 if shared is None else shared["lost"] / MAX_OVERHEAD
         self.units = units
+        self.taken = False                            # other processes filled the cores at the trial's start
         self.unit_seconds = None                      # of the last call
         self.one = None                               # seconds a unit on one thread, this trial
         self.spent, self.done, self.piece = 0.0, 0, 1  # on all threads, this trial
@@ -188,15 +227,21 @@ class Chooser:
         if phase is None:
             self.worked += seconds
             if self.auto and self._units_to_trial() <= 0:
-                self.phase = "one"
+                self._begin_trial()
         elif phase in ("warm", "wait"):
             self.worked += seconds
-            self.phase = "one" if self.worked >= self.first_wait else "wait"
+            if self.worked >= self.first_wait:
+                self._begin_trial()
+            else:
+                self.phase = "wait"
             if phase == "warm" and self.units is not None and self.unit_seconds * self.units < WORTH_SECONDS:
                 self.auto, self.phase = False, None   # too little work to risk a trial on
         elif phase == "one":
             self.one, self.spent, self.done, self.piece = self.unit_seconds, 0.0, 0, 1
             self.phase = "most"
+            if self.taken and cores_taken():  # at the trial's start and now: the answer, at no risk
+                self.lost = 0.0
+                self._decide(1)
         else:
             self.spent += seconds
             self.done += units
@@ -207,6 +252,11 @@ class Chooser:
                 self._decide(self.most if self.spent < self.one * self.done else 1)
             else:
                 self.piece *= 2
+
+    def _begin_trial(self):
+        """A trial's first phase; whether other processes fill the cores now is
+        asked here and again at its end, the two reads some 5 ms apart."""
+        self.phase, self.taken = "one", cores_taken()
 
     def _units_to_trial(self):
         """Units of work, at the last unit time, until the next trial is due: the

@@ -2,6 +2,9 @@
 keeps whichever of one thread and all is measured faster."""
 import contextlib
 import math
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -119,6 +122,7 @@ def test_a_diverging_run_on_replicas_keeps_the_same_last_finite_parameters():
 def test_training_is_bitwise_the_same_on_one_two_and_auto_threads(optimizer, monkeypatch):
     # trials at once, of one mini-batch: "auto" then cuts epochs into pieces
     monkeypatch.setattr(_threads, "TRIAL_SECONDS", 1e-9)
+    monkeypatch.setattr(_threads, "cores_taken", lambda: False)
     monkeypatch.setattr(_threads, "WORTH_SECONDS", 0.0)
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(200, 8)), rng.normal(size=(200, 16))
@@ -172,9 +176,10 @@ class _Clock:
     """A stand-in for the Chooser's clock: work advances it by its modelled duration,
     so the tests see exact timings, whatever the machine is doing."""
 
-    def __init__(self, monkeypatch):
+    def __init__(self, monkeypatch, taken=False):
         self.now = 0.0
         monkeypatch.setattr(_threads, "perf_counter", lambda: self.now)
+        monkeypatch.setattr(_threads, "cores_taken", lambda: taken)  # a quiet machine, unless told
 
     def work(self, one, most):
         """Work whose unit takes `one` seconds on one thread and `most` on two; returns the threads it ran on."""
@@ -245,6 +250,61 @@ def test_trials_cut_epochs_into_pieces_when_they_are_due(one, most, expected, mo
             for lo, hi in chooser.spans(400):
                 pieces.append((chooser.run(work, hi - lo, units=hi - lo), lo, hi - lo))
     assert epochs == expected
+
+
+@pytest.mark.skipif(not TWO, reason="needs two Numba threads")
+@pytest.mark.parametrize("reads, tried", [
+    ([True, True], False),  # taken at the start and at the end of the part on one thread: skipped
+    ([True, False], True),  # freed meanwhile: the trial goes on
+    ([False, True], True)])
+def test_a_trial_is_skipped_when_other_processes_fill_the_cores(reads, tried, monkeypatch):
+    work = _Clock(monkeypatch).work(0.0005, 0.0001)   # two threads would be 5x faster
+    answers = iter(reads * 10)
+    monkeypatch.setattr(_threads, "cores_taken", lambda: next(answers))
+    chooser = _threads.Chooser("auto")
+    chooser.most = 2
+    calls = []
+    with chooser:
+        while chooser.trials < 1:
+            calls.append((chooser.phase, chooser.run(work)))
+    assert [p for p, _ in calls[:2]] == ["warm", "one"]
+    assert any(p == "most" for p, _ in calls) == tried
+    assert chooser.best == (2 if tried else 1)
+    assert chooser.lost == 0.0 and chooser.recheck == _threads.FIRST_RECHECK
+
+
+def test_cores_taken_counts_runnable_tasks_of_other_processes(tmp_path, monkeypatch):
+    tasks = tmp_path / "task"
+    for tid, state in ((101, "R"), (102, "S"), (103, "R")):
+        (tasks / str(tid)).mkdir(parents=True)
+        # a thread name may hold spaces and parentheses: the state follows the last ")"
+        (tasks / str(tid) / "stat").write_text(f"{tid} (numba (w) {tid}) {state} 1 2 3\n")
+    loadavg = tmp_path / "loadavg"
+    monkeypatch.setattr(_threads, "LOADAVG", str(loadavg))
+    monkeypatch.setattr(_threads, "TASKS", str(tasks))
+    # two of this process's three threads run: the others are runnable - 2
+    for runnable, cpus, expected in ((2, 2, False), (3, 2, True), (3, 3, False), (4, 3, True),
+                                     (4, 4, False), (9, 4, True)):
+        loadavg.write_text(f"0.52 0.61 0.70 {runnable}/345 12345\n")
+        monkeypatch.setattr(_threads.os, "cpu_count", lambda: cpus)
+        assert _threads.cores_taken() is expected, (runnable, cpus)
+    loadavg.write_text("garbage\n")
+    assert _threads.cores_taken() is False
+    monkeypatch.setattr(_threads, "LOADAVG", str(tmp_path / "missing"))
+    assert _threads.cores_taken() is False
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/loadavg"), reason="reads Linux's /proc")
+def test_cores_taken_sees_spinning_processes():
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                for _ in range(max(1, (os.cpu_count() or 1) - 1))]
+    try:
+        time.sleep(0.3)
+        assert sum(_threads.cores_taken() for _ in range(10)) >= 9
+    finally:
+        for p in spinners:
+            p.kill()
+            p.wait()
 
 
 @pytest.mark.skipif(not TWO, reason="needs two Numba threads")
