@@ -1,3 +1,4 @@
+import gc
 import hashlib
 import os
 import pathlib
@@ -30,11 +31,14 @@ def local_cluster():
     distributed gives the IO-loop thread of a new cluster 10 s to start and
     asserts otherwise (`LoopRunner._start_unlocked`); on this shared two-core
     machine that failed once in about ten full test runs. A second failure
-    is raised.
+    is raised. Garbage is collected first: a Client that an earlier test left
+    to the collector (one that failed to connect) could otherwise be finalised
+    inside the new cluster's loop start, where its __del__ deadlocked.
     """
     distributed = pytest.importorskip("distributed")
 
     def make(**options):
+        gc.collect()
         try:
             return distributed.LocalCluster(dashboard_address=None, **options)
         except AssertionError:

@@ -1,4 +1,5 @@
 """The `surrogate` command end to end on small problems, and its user-error paths."""
+import gc
 import io
 import json
 import re
@@ -202,6 +203,20 @@ def test_bad_options_are_refused_before_any_solve(argv, fragment, capsys, tmp_pa
     assert main(argv) == 2
     one_line_error(capsys, fragment)
     assert solved == [] and not (tmp_path / "surrogate-run").exists()
+
+
+def test_a_scheduler_that_cannot_be_reached_leaves_no_client_for_the_collector(capsys):
+    """A Client that failed to connect lives on in a reference cycle; finalised later by
+    the garbage collector inside a new cluster's loop start, it deadlocked a test run."""
+    distributed = pytest.importorskip("distributed")
+    gc.collect()
+    assert main(["adapt", "heat", "-n", "40", "--scheduler", "nonsense://nowhere"]) == 2
+    one_line_error(capsys, "--scheduler")
+    gc.disable()  # only what is still reachable, or waiting for a collection, is seen
+    try:
+        assert not any(isinstance(o, distributed.Client) for o in gc.get_objects())
+    finally:
+        gc.enable()
 
 
 def test_output_paths_are_checked_before_any_solve(capsys, tmp_path, monkeypatch):

@@ -23,6 +23,7 @@ smoke test, ``-q/--quiet`` anywhere.
 """
 import argparse
 import contextlib
+import gc
 import math
 import os
 import pathlib
@@ -240,8 +241,16 @@ def _executor(args):
         # left behind would route later unrelated dask work (xarray writes) to it
         client = distributed.Client(args.scheduler, timeout=10, set_as_default=False)
     except (OSError, ValueError, TypeError) as exc:
-        raise UserError(f"--scheduler: cannot connect to {args.scheduler!r} "
-                        f"({type(exc).__name__}: {' '.join(str(exc).split())})") from None
+        failure = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+    else:
+        failure = None
+    if failure is not None:
+        # The half-made Client lives on in a reference cycle. Collected later, at a
+        # moment of the garbage collector's choosing, its __del__ stops an IO loop,
+        # and inside a new cluster's loop start that deadlocked (a test process
+        # that went on after this error). Collect it now, when nothing is held.
+        gc.collect()
+        raise UserError(f"--scheduler: cannot connect to {args.scheduler!r} ({failure})")
     with client:
         yield client
 
