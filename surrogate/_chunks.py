@@ -60,10 +60,10 @@ MIN_REPLICA_ROWS = TILE // 2
 REPLICA_BYTES = 8 * 1024 * 1024
 
 #: Per-thread copies of the parameters, for lanes 1, 2, ... (lane 0 uses the
-#: network's own): params (k, width), optimiser state (k, 2, width) and
-#: backup (k, width), rows padded as the gradient buffers are (the padding
-#: stays 0), and fresh[0], how many lanes hold the current numbers (lane 0
-#: always does). `on`: the network is replicated, which sets its chunks
+#: network's own): params (k, width) and backup (k, width), rows padded as
+#: the gradient buffers are and stepped only up to n_params, optimiser state
+#: (k, 2, n_params), and fresh[0], how many lanes hold the current numbers
+#: (lane 0 always does). `on`: the network is replicated, which sets its chunks
 #: (`n_chunks_for`) whether or not there are k >= 1 copies to use.
 Replicas = namedtuple("Replicas", "on params state backup fresh")
 
@@ -77,8 +77,9 @@ def make_replicas(net, lanes):
     """`Replicas` for training `net` on up to `lanes` threads (none if it is too large)."""
     on = replicated(net)
     k = lanes - 1 if on else 0
-    G = net.gradient_buffers(4 * k)
-    return Replicas(on, G[:k], G[k:3 * k].reshape(k, 2, G.shape[1]), G[3 * k:], np.ones(1, np.int64))
+    rows = net.gradient_buffers(2 * k)
+    return Replicas(on, rows[:k], np.zeros((k, 2, net.n_params), net.dtype), rows[k:],
+                    np.ones(1, np.int64))
 
 
 @jit()
@@ -124,17 +125,14 @@ def accumulate(params, reps, X, Y, rows, start, stop, lay, WS, G, n_chunks, n_la
     if n_chunks == 1:
         return _chunk_grad(params, X, Y, rows, start, stop, lay, WS[0], G[0])
     costs = np.zeros(n_chunks)
-    if n_lanes == 1:  # no parallel launch
-        for c in range(n_chunks):
+    # One place computes every chunk, on one lane or many: LLVM compiles each
+    # place a kernel is inlined into on its own, and may sum in another order there.
+    for r in prange(n_lanes):
+        wide_vectors()  # each prange body is compiled as a function of its own
+        p = _lane_params(params, reps, r)
+        for c in range(r, n_chunks, n_lanes):
             lo, hi = _chunk_bounds(start, stop, c, n_chunks)
-            costs[c] = _chunk_grad(params, X, Y, rows, lo, hi, lay, WS[0], G[c])
-    else:
-        for r in prange(n_lanes):
-            wide_vectors()  # each prange body is compiled as a function of its own
-            p = _lane_params(params, reps, r)
-            for c in range(r, n_chunks, n_lanes):
-                lo, hi = _chunk_bounds(start, stop, c, n_chunks)
-                costs[c] = _chunk_grad(p, X, Y, rows, lo, hi, lay, WS[r], G[c])
+            costs[c] = _chunk_grad(p, X, Y, rows, lo, hi, lay, WS[r], G[c])
     total = 0.0
     for c in range(n_chunks):  # in chunk order: costs.sum() here would be a parallel reduction,
         total += costs[c]       # its order set by the thread count
@@ -220,16 +218,15 @@ def _step_lanes(kind, params, reps, G, n_chunks, scale, state, hyper, step, back
     replicas, one lane each. The replicas take the same step on the same
     numbers, so they stay equal bit for bit; returns lane 0's verdict."""
     wide_vectors()
-    if n_lanes == 1:
-        return apply_step(kind, params, G, n_chunks, scale, state, hyper, step, backup)
     ok = np.zeros(n_lanes, np.bool_)
-    for r in prange(n_lanes):
+    for r in prange(n_lanes):  # one place steps every copy, on one lane or many (see `accumulate`)
         wide_vectors()
         if r == 0:
-            ok[r] = apply_step(kind, params, G, n_chunks, scale, state, hyper, step, backup)
-        else:
-            ok[r] = apply_step(kind, reps.params[r - 1], G, n_chunks, scale, reps.state[r - 1],
-                               hyper, step, reps.backup[r - 1])
+            p, s, b = params, state, backup
+        else:  # exactly as long as params: a loop's last few elements may be computed
+            n = params.size  # apart from its vectors, with multiply-adds fused otherwise
+            p, s, b = reps.params[r - 1][:n], reps.state[r - 1], reps.backup[r - 1][:n]
+        ok[r] = apply_step(kind, p, G, n_chunks, scale, s, hyper, step, b)
     return ok[0]
 
 
@@ -240,7 +237,7 @@ def _refresh(params, reps, state, n_lanes):
     n = params.size
     for r in range(reps.fresh[0], n_lanes):
         reps.params[r - 1][:n] = params
-        reps.state[r - 1][:, :n] = state
+        reps.state[r - 1][:] = state
     reps.fresh[0] = n_lanes
 
 
@@ -262,8 +259,10 @@ def train_epoch(params, reps, X, Y, order, first, last, total, batch_size, lay, 
     """
     wide_vectors()
     n = order.size
-    lanes = min(n_threads, n_chunks_for(min(batch_size, n), flops_per_sample, reps.on))
+    most = n_chunks_for(min(batch_size, n), flops_per_sample, reps.on)
+    lanes = min(n_threads, most)
     stepping = min(lanes, reps.params.shape[0] + 1)
+    copies = reps.on and most > 1  # set by the network and the batch, not the threads
     _refresh(params, reps, state, stepping)
     for start in range(first * batch_size, min(last * batch_size, n), batch_size):
         stop = min(start + batch_size, n)
@@ -271,8 +270,14 @@ def train_epoch(params, reps, X, Y, order, first, last, total, batch_size, lay, 
         nc = n_chunks_for(stop - start, flops_per_sample, reps.on)
         cost = accumulate(params, reps, X, Y, order, start, stop, lay, WS, G, nc, min(lanes, nc))
         step[0] += 1
-        if not (np.isfinite(cost) and _step_lanes(kind, params, reps, G, nc, 1.0 / (stop - start), state,
-                                                   hyper, step[0], backup, stepping)):
+        if not np.isfinite(cost):
+            return total, start, 1
+        scale = 1.0 / (stop - start)
+        if copies:
+            ok = _step_lanes(kind, params, reps, G, nc, scale, state, hyper, step[0], backup, stepping)
+        else:
+            ok = apply_step(kind, params, G, nc, scale, state, hyper, step[0], backup)
+        if not ok:
             return total, start, 1
         total += cost
     return total, min(last * batch_size, n), 0

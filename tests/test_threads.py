@@ -72,17 +72,19 @@ def _epoch_spans(net, X, Y, opt, threads, batch=32, seed=0):
 
 @pytest.mark.parametrize("make_opt", [lambda: surrogate.Adam(3e-3),
                                       lambda: surrogate.SGD(0.01, momentum=0.9, nesterov=True)])
-def test_replicas_take_every_step_and_catch_up_after_calls_on_one_thread(make_opt):
+@pytest.mark.parametrize("sizes, n", [([8, 64, 64, 16], 200),
+                                      ([5, 64, 64, 64, 7], 510)])  # 9159 parameters: not whole vectors
+def test_replicas_take_every_step_and_catch_up_after_calls_on_one_thread(make_opt, sizes, n):
     """The copies on a second core must hold the network's numbers whenever a call uses
     them: after a call on one thread they are stale, and the next call on two copies them
     back (parameters and optimiser state). The last batch (8 samples) is one chunk that
     every copy still steps. Run on any number of Numba threads: a lane count above it
     runs its lanes in turn."""
     rng = np.random.default_rng(4)
-    X, Y = rng.normal(size=(200, 8)), rng.normal(size=(200, 16))
+    X, Y = rng.normal(size=(n, sizes[0])), rng.normal(size=(n, sizes[-1]))
     runs = {}
     for threads in ((1,), (2,), (2, 1, 1, 2, 1, 2, 2)):
-        net = surrogate.MLP([8, 64, 64, 16], seed=1)
+        net = surrogate.MLP(sizes, seed=1)
         assert _chunks.replicated(net) and _chunks.n_chunks_for(32, net.flops_per_sample, True) == 2
         runs[threads] = _epoch_spans(net, X, Y, make_opt(), threads)
     params, state, _ = runs[(1,)]
@@ -91,11 +93,9 @@ def test_replicas_take_every_step_and_catch_up_after_calls_on_one_thread(make_op
         np.testing.assert_array_equal(runs[threads][1], state)
     for lanes, fresh, copy, _ in runs[(1,)][2]:
         assert fresh == 1  # never used
-    n_used = 0
     for lanes, fresh, copy, copy_state in runs[(2, 1, 1, 2, 1, 2, 2)][2]:
         assert fresh == lanes
-        n_used += lanes == 2
-    assert n_used == 3  # of the six calls
+    assert sum(lanes == 2 for lanes, *_ in runs[(2, 1, 1, 2, 1, 2, 2)][2]) >= 3
     # after a call on two lanes, the copy is the network's parameters, bit for bit
     (lanes, fresh, copy, copy_state), = runs[(2,)][2][-1:]
     np.testing.assert_array_equal(copy, params)
@@ -164,12 +164,14 @@ def test_a_fit_is_bitwise_the_same_whatever_threads():
     rng = np.random.default_rng(3)
     X = rng.uniform(size=(300, 4))
     Y = np.sin(X @ rng.normal(size=(4, 40)))
-    fits = [Surrogate(hidden=(64, 64), epochs=15, batch_size=64, lbfgs_iter=40, seed=0, threads=t).fit(
-            X, Y, progress=False)
-            for t in (1, 2, "auto")]
-    assert _chunks.n_chunks_for(64, fits[0].net_.flops_per_sample) == 2  # Adam's batches are split
-    for other in fits[1:]:
-        np.testing.assert_array_equal(fits[0].net_.params, other.net_.params)
+    for batch, lbfgs in ((64, 40), (32, 0)):  # 32: the default, in two half-tile chunks
+        fits = [Surrogate(hidden=(64, 64), epochs=15, batch_size=batch, lbfgs_iter=lbfgs, seed=0,
+                          threads=t).fit(X, Y, progress=False)
+                for t in (1, 2, "auto")]
+        net = fits[0].net_
+        assert _chunks.n_chunks_for(batch, net.flops_per_sample, _chunks.replicated(net)) == 2
+        for other in fits[1:]:
+            np.testing.assert_array_equal(net.params, other.net_.params)
 
 
 class _Clock:
