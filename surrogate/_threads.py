@@ -60,6 +60,10 @@ import numba
 # as fast): about 3% of the work after the first trials, 0.2% once the answer
 # has held twice.
 FIRST_RECHECK, LAST_RECHECK, GROWTH = 16, 256, 4
+# After a trial skipped because other processes filled the cores: the next
+# comes after this much work (in TRIAL_SECONDS), so a moment's load seen by
+# chance holds a fit on one thread for 20 ms of work, not 80 ms or more.
+SKIP_RECHECK = 4
 # Each side of a trial: long enough to cover a scheduler time slice or two
 # (~3 ms), so a thread descheduled on a busy core shows; short against a fit.
 TRIAL_SECONDS = 0.005
@@ -242,6 +246,7 @@ class Chooser:
             if self.taken and cores_taken():  # at the trial's start and now: the answer, at no risk
                 self.lost = 0.0
                 self._decide(1)
+                self.recheck = SKIP_RECHECK  # asking again costs two reads of /proc, not a stall
         else:
             self.spent += seconds
             self.done += units

@@ -272,7 +272,8 @@ def test_a_trial_is_skipped_when_other_processes_fill_the_cores(reads, tried, mo
     assert [p for p, _ in calls[:2]] == ["warm", "one"]
     assert any(p == "most" for p, _ in calls) == tried
     assert chooser.best == (2 if tried else 1)
-    assert chooser.lost == 0.0 and chooser.recheck == _threads.FIRST_RECHECK
+    assert chooser.lost == 0.0
+    assert chooser.recheck == (_threads.FIRST_RECHECK if tried else _threads.SKIP_RECHECK)
 
 
 def test_cores_taken_counts_runnable_tasks_of_other_processes(tmp_path, monkeypatch):
