@@ -67,31 +67,108 @@ net.predict(X)
 
 
 SETTLE_SECONDS = 0.5
+# Ticks of /proc/stat's CPU times (Linux).
+CLOCK_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def medians(jobs, repeats):
+def machine_busy_seconds():
+    """CPU seconds every process has used so far, all cores summed, including
+    time a hypervisor gave this VM's cores to others (steal); None without
+    /proc/stat (not Linux). Ticks of 10 ms: read over a run, not a call."""
+    try:
+        with open("/proc/stat") as f:
+            user, nice, system, idle, iowait, irq, softirq, steal = map(int, f.readline().split()[1:9])
+    except (OSError, ValueError):
+        return None
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICK
+
+
+# The two-core probe: pure arithmetic on data in L1, the same work on one thread
+# and on two. A quiet machine with two cores of its own runs it about 1.6-1.7x
+# faster on two; on this VM it fell to 0.8x for seconds at a time, with no
+# process of the VM running and no steal time: the host had the two virtual
+# cores share one. A two-thread contender (ours, torch) can then only lose,
+# and our thread policy rightly keeps one thread; a one-thread peer (JAX)
+# does not notice.
+PROBE_SIZE, PROBE_REPS = 1024, 50_000   # about 9 ms on one thread
+PROBE_SETTLE_SECONDS = 0.1              # Numba's OpenMP threads spin a few ms after work
+
+
+def two_core_probe():
+    """A function returning the probe's speed-up of two threads over one (NaN
+    with fewer than two Numba threads), or None without Numba."""
+    try:
+        import numba
+    except ImportError:
+        return None
+
+    @numba.njit(fastmath=True)
+    def arithmetic(x, reps):
+        for _ in range(reps):
+            for i in range(x.size):
+                x[i] = x[i] * 0.9999999 + 1e-9
+
+    @numba.njit(parallel=True)
+    def both(xs, reps):
+        for t in numba.prange(xs.shape[0]):
+            arithmetic(xs[t], reps)
+
+    xs = np.ones((2, PROBE_SIZE))
+    both(xs, 1)
+
+    def speedup():
+        if numba.config.NUMBA_NUM_THREADS < 2:
+            return float("nan")
+        before, seconds = numba.get_num_threads(), []
+        try:
+            for n in (1, 2):
+                numba.set_num_threads(n)
+                t0 = time.perf_counter()
+                both(xs, PROBE_REPS)
+                seconds.append(time.perf_counter() - t0)
+        finally:
+            numba.set_num_threads(before)
+        return seconds[0] / seconds[1]
+    return speedup
+
+
+def medians(jobs, repeats, probe=None):
     """Time ``jobs`` ({name: make_run}, ``make_run(warmup) -> run``) in turns.
 
     Each job's ``make_run(True)()`` runs once, untimed (JIT compilation); then in
     each of `repeats` rounds every job's ``make_run(False)()`` is timed once
     (``make_run`` itself is not), so a burst of load from other jobs on the
     machine falls on all contenders alike. Returns {name: (median wall seconds,
-    median cores kept busy = this process's CPU time / wall time)}."""
+    median cores kept busy = this process's CPU time / wall time, cores other
+    processes kept busy meanwhile, or NaN without /proc/stat)}: the last tells
+    a quiet run from one that only looked quiet; it is their CPU time over
+    all rounds / the wall time of all rounds, as /proc/stat counts in ticks
+    (10 ms) that a single short run would not average out. With `probe`
+    (`two_core_probe()`), each timed run follows one, and a fourth element
+    is its median speed-up: about 1.6x when the host gives this machine two
+    cores of its own."""
     for make_run in jobs.values():
         make_run(True)()
-    walls, cores = {name: [] for name in jobs}, {name: [] for name in jobs}
+    walls, cores, others, probes = ({name: [] for name in jobs} for _ in range(4))
     for _ in range(repeats):
         for name, make_run in jobs.items():
             run = make_run(False)
             # Let the previous contender's idle threads stop spinning (OpenMP,
             # Eigen and OpenBLAS pools spin for a while after work), so none
-            # is timed on a core another one still holds.
+            # is timed, or probed, on a core another one still holds.
             time.sleep(SETTLE_SECONDS)
-            t0, c0 = time.perf_counter(), time.process_time()
+            if probe is not None:
+                probes[name].append(probe())
+                time.sleep(PROBE_SETTLE_SECONDS)  # the probe's own threads, likewise
+            t0, c0, m0 = time.perf_counter(), time.process_time(), machine_busy_seconds()
             run()
-            walls[name].append(time.perf_counter() - t0)
-            cores[name].append((time.process_time() - c0) / walls[name][-1])
-    return {name: (statistics.median(walls[name]), statistics.median(cores[name]))
+            wall, cpu, m1 = time.perf_counter() - t0, time.process_time() - c0, machine_busy_seconds()
+            walls[name].append(wall)
+            cores[name].append(cpu / wall)
+            others[name].append(m1 - m0 - cpu if m0 is not None else float("nan"))
+    return {name: (statistics.median(walls[name]), statistics.median(cores[name]),
+                   max(0.0, sum(others[name]) / sum(walls[name])),
+                   *([statistics.median(probes[name])] if probe is not None else []))
             for name in jobs}
 
 
@@ -290,18 +367,22 @@ def parse_args():
     return args
 
 
-def train_table(contenders, workloads, data, n, repeats, label):
-    """{(workload, contender): samples/s}, each workload's contenders timed in turns."""
-    results = {}
+def train_table(contenders, workloads, data, n, repeats, label, probe=None):
+    """({(workload, contender): samples/s}, {(workload, contender): (cores
+    other processes kept busy, two-core probe or NaN)}), each workload's
+    contenders timed in turns, each after a `probe` if given."""
+    results, conditions = {}, {}
     for w in workloads:
         sizes = WORKLOADS[w]
         timed = medians({name: training(peer, sizes, *data[w], BATCH)
-                         for name, peer in contenders.items()}, repeats)
-        for name, (seconds, cores) in timed.items():
+                         for name, peer in contenders.items()}, repeats, probe)
+        for name, (seconds, cores, others, *probed) in timed.items():
             results[w, name] = EPOCHS * n / seconds
+            conditions[w, name] = (others, probed[0] if probed else float("nan"))
             print(f"  {label:5s} {w} {str(sizes):26s} {name:8s} {results[w, name]:>12,.0f} "
-                  f"samples/s   ({cores:.1f} cores busy)", flush=True)
-    return results
+                  f"samples/s   ({cores:.1f} cores busy; other processes {others:.1f}, "
+                  f"two-core probe {conditions[w, name][1]:.2f}x)", flush=True)
+    return results, conditions
 
 
 def extras(engine, data, args):
@@ -317,7 +398,7 @@ def extras(engine, data, args):
         if with_ours:
             jobs.update({f"ours {d}": training(ours, W, X.astype(dt), Y.astype(dt), BIG_BATCH)
                          for d, dt in dtypes.items()})
-        timed = {name: s for name, (s, _) in medians(jobs, max(3, args.repeats)).items()}
+        timed = {name: s for name, (s, *_) in medians(jobs, max(3, args.repeats)).items()}
     rate = {d: 2 * MATMUL_N**3 / timed[f"matmul {d}"] / 1e9 for d in dtypes}
     print(f"\nmatmul {MATMUL_N}x{MATMUL_N} (NumPy, in a process without "
           f"{' or '.join(BLAS_ENV)}; BLAS: {describe_blas(blas)}): "
@@ -355,13 +436,15 @@ def main():
           f"samples/s = median of {args.repeats}, contenders taking turns, after a warm-up")
     contenders = {"ours": ours, **peers} if engine else peers
     data = {w: make_data(WORKLOADS[w], args.n) for w in args.only}
-    quiet = train_table(contenders, args.only, data, args.n, args.repeats, "quiet")
+    probe = two_core_probe() if engine else None
+    quiet, quiet_seen = train_table(contenders, args.only, data, args.n, args.repeats, "quiet", probe)
     checks = extras(engine, data, args)
     busy = None
     if args.busy:
         print("\nthe same, with one core held by a spinning Python process (normal priority):")
         with spinning_process() as spinner:
-            busy = train_table(contenders, args.only, data, args.n, args.repeats, "busy")
+            busy, busy_seen = train_table(contenders, args.only, data, args.n, args.repeats, "busy",
+                                          probe)
             if spinner.poll() is not None:
                 raise RuntimeError("the spinning process ended early; the busy figures are void")
     if engine:
@@ -369,6 +452,8 @@ def main():
         print(f"numba threading layer: {numba.threading_layer()}")
     print("load average at the end (1, 5, 15 min): %.2f %.2f %.2f" % os.getloadavg())
     print_table(args.only, list(peers), quiet, busy)
+    print_conditions(args.only, list(peers), {"quiet": (quiet, quiet_seen),
+                                              **({"busy": (busy, busy_seen)} if busy else {})})
     print_checks(checks)
 
 
@@ -409,6 +494,21 @@ def print_table(workloads, peer_names, quiet, busy=None):
     print("quiet target: ours / fastest peer" + ("" if busy is None else
           f"; busy target: ours / {BUSY_PEER}, the same load on both"
           + ("" if BUSY_PEER in peer_names else f" ({BUSY_PEER} not run: no busy verdict)")))
+
+
+def print_conditions(workloads, peer_names, tables):
+    """What the machine gave ours and the fastest peer, for each {label:
+    (samples/s, conditions)} of `tables`: cores other processes kept busy
+    (about 0 quiet, 1 busy) and the two-core probe (about 1.6x when the
+    host gives two cores of their own; near 1x or below, ours is held to one
+    thread on the quiet table too, rightly)."""
+    def cell(results, seen, w):
+        fastest = max((n for n in peer_names if (w, n) in results), key=lambda n: results[w, n], default=None)
+        (o1, p1), (o2, p2) = (seen.get((w, n), (float("nan"),) * 2) for n in ("ours", fastest))
+        return f"{w} {o1:.1f}/{o2:.1f}, {p1:.2f}x/{p2:.2f}x"
+    print("what the machine gave (ours/fastest peer): other processes' cores, two-core probe")
+    for label in tables:
+        print(f"  {label}: " + "; ".join(cell(*tables[label], w) for w in workloads))
 
 
 def print_checks(checks):

@@ -160,6 +160,25 @@ def test_the_full_batch_cost_and_gradient_are_bitwise_the_same_on_one_and_two_th
 
 
 @pytest.mark.skipif(not TWO, reason="needs two Numba threads")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_predictions_are_bitwise_the_same_on_one_and_two_threads(dtype):
+    """The forward pass splits rows into as many chunks as there are threads
+    (`n_predict_chunks`); a row's tile, and the compiled place that computes
+    it, must not depend on that."""
+    net = surrogate.MLP([5, 64, 64, 64, 17], seed=0, dtype=dtype)
+    X = np.random.default_rng(0).uniform(-1, 1, (2001, 5)).astype(dtype)
+    out = {}
+    for n in (1, 2):
+        numba.set_num_threads(n)
+        try:
+            assert _chunks.n_predict_chunks(X.shape[0], net.flops_per_sample // 3, n) == n
+            out[n] = net.predict(X)
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    np.testing.assert_array_equal(out[1], out[2])
+
+
+@pytest.mark.skipif(not TWO, reason="needs two Numba threads")
 def test_a_fit_is_bitwise_the_same_whatever_threads():
     rng = np.random.default_rng(3)
     X = rng.uniform(size=(300, 4))
