@@ -304,12 +304,18 @@ def test_cores_taken_counts_runnable_tasks_of_other_processes(tmp_path, monkeypa
     loadavg = tmp_path / "loadavg"
     monkeypatch.setattr(_threads, "LOADAVG", str(loadavg))
     monkeypatch.setattr(_threads, "TASKS", str(tasks))
-    # two of this process's three threads run: the others are runnable - 2
-    for runnable, cpus, expected in ((2, 2, False), (3, 2, True), (3, 3, False), (4, 3, True),
-                                     (4, 4, False), (9, 4, True)):
-        loadavg.write_text(f"0.52 0.61 0.70 {runnable}/345 12345\n")
-        monkeypatch.setattr(_threads.os, "cpu_count", lambda: cpus)
-        assert _threads.cores_taken() is expected, (runnable, cpus)
+    # two of this process's three threads run: the others are runnable - 2; in any
+    # order of the threads (reading stops once ours alone answer False)
+    listdir = os.listdir
+    for order in (["101", "102", "103"], ["101", "103", "102"], ["102", "103", "101"]):
+        monkeypatch.setattr(_threads.os, "listdir",
+                            lambda path, order=order: order if path == str(tasks) else listdir(path))
+        for runnable, cpus, expected in ((2, 2, False), (3, 2, True), (3, 3, False), (4, 3, True),
+                                         (4, 4, False), (9, 4, True), (1, 2, False)):
+            loadavg.write_text(f"0.52 0.61 0.70 {runnable}/345 12345\n")
+            monkeypatch.setattr(_threads.os, "cpu_count", lambda: cpus)
+            assert _threads.cores_taken() is expected, (order, runnable, cpus)
+    monkeypatch.setattr(_threads.os, "listdir", listdir)
     loadavg.write_text("garbage\n")
     assert _threads.cores_taken() is False
     monkeypatch.setattr(_threads, "LOADAVG", str(tmp_path / "missing"))
