@@ -84,12 +84,12 @@ def machine_busy_seconds():
 
 
 # The two-core probe: pure arithmetic on data in L1, the same work on one thread
-# and on two. A quiet machine with two cores of its own runs it about 1.6-1.7x
-# faster on two; on this VM it fell to 0.8x for seconds at a time, with no
-# process of the VM running and no steal time: the host had the two virtual
-# cores share one. A two-thread contender (ours, torch) can then only lose,
-# and our thread policy rightly keeps one thread; a one-thread peer (JAX)
-# does not notice.
+# and on two. A quiet machine with two cores of its own ran it 1.4-2.0x faster
+# on two; on this VM it fell to 0.8x for seconds at a time, with no process
+# of the VM running and no steal time, as when the host has the two virtual
+# cores share one physical core. A two-thread contender (ours, torch) can
+# then only lose, and our thread policy rightly keeps one thread; a
+# one-thread peer (JAX) does not notice.
 PROBE_SIZE, PROBE_REPS = 1024, 50_000   # about 9 ms on one thread
 PROBE_SETTLE_SECONDS = 0.1              # Numba's OpenMP threads spin a few ms after work
 
@@ -145,7 +145,7 @@ def medians(jobs, repeats, probe=None):
     all rounds / the wall time of all rounds, as /proc/stat counts in ticks
     (10 ms) that a single short run would not average out. With `probe`
     (`two_core_probe()`), each timed run follows one, and a fourth element
-    is its median speed-up: about 1.6x when the host gives this machine two
+    is its median speed-up: 1.4-2.0x here when the host gives this machine two
     cores of its own."""
     for make_run in jobs.values():
         make_run(True)()
@@ -499,7 +499,7 @@ def print_table(workloads, peer_names, quiet, busy=None):
 def print_conditions(workloads, peer_names, tables):
     """What the machine gave ours and the fastest peer, for each {label:
     (samples/s, conditions)} of `tables`: cores other processes kept busy
-    (about 0 quiet, 1 busy) and the two-core probe (about 1.6x when the
+    (about 0 quiet, 1 busy) and the two-core probe (1.4-2.0x here when the
     host gives two cores of their own; near 1x or below, ours is held to one
     thread on the quiet table too, rightly)."""
     def cell(results, seen, w):
