@@ -588,7 +588,8 @@ class Surrogate:
                 with _numba_threads(1):  # one thread per member: results independent of the pool size
                     return _train(nets[k], Zx, Zy, LBFGS(), epochs=opts["lbfgs_iter"], validation=val,
                                   early_stopping=patience, progress=progress if k == 0 else False, threads=1)
-            with ThreadPoolExecutor(min(len(nets), numba.get_num_threads())) as pool:
+            # one BLAS limit, held here, for every polish (`blas_one_thread`)
+            with blas_one_thread(), ThreadPoolExecutor(min(len(nets), numba.get_num_threads())) as pool:
                 for h, lbfgs in zip(histories, pool.map(polish, range(len(nets)))):
                     h["lbfgs"] = lbfgs
         return histories
