@@ -9,6 +9,8 @@ One scalar `y_scale` for every coefficient keeps the network's quadratic
 cost (Eq. 8) proportional to the L2 error of the profile, since the basis
 is orthonormal: docs/maths.md, Eqs. (30)-(33).
 """
+import contextlib
+
 import numpy as np
 
 from ._threads import blas_one_thread
@@ -17,17 +19,13 @@ __all__ = ["Scaling"]
 
 
 # A threaded BLAS pays only on large matrices: on a busy machine its spinning
-# threads made a 510 x 65 SVD take 2.4 s instead of milliseconds.
+# threads made a 510 x 65 SVD take 2.4 s instead of milliseconds. And after
+# threaded work OpenBLAS's idle thread spins for about 0.1 s: the norm of
+# `surrogate run heat`'s 540 x 64 training profiles (a BLAS dot over 34,560
+# numbers, which OpenBLAS splits) kept it spinning through the whole fit that
+# followed, 10 ticks of CPU time beside an 80-ms fit, which a busy machine's
+# cores felt.
 BLAS_THREADS_FLOPS = 1e9
-
-
-def _svd(A):
-    """Thin SVD of A, on one BLAS thread unless it is large enough to share."""
-    n, m = A.shape
-    if n * m * min(n, m) >= BLAS_THREADS_FLOPS:
-        return np.linalg.svd(A, full_matrices=False)
-    with blas_one_thread():
-        return np.linalg.svd(A, full_matrices=False)
 
 
 class Scaling:
@@ -52,17 +50,20 @@ class Scaling:
         x_scale = np.where(sd > 0, sd, 1.0)  # a constant input carries no information
         y_mean = Y.mean(axis=0)
         Yc = Y - y_mean
-        if pca_tol is None:
-            basis = np.eye(Y.shape[1])
-        else:
-            _, s, Vt = _svd(Yc)
-            tail = np.sqrt(np.maximum(np.cumsum((s ** 2)[::-1])[::-1], 0.0))
-            norm_y = max(np.linalg.norm(Y), np.finfo(float).tiny)
-            resid = np.append(tail[1:], 0.0) / norm_y  # resid[k-1]: residual keeping k modes
-            k = int(np.argmax(resid <= pca_tol)) + 1
-            basis = Vt[:k]
-        basis = np.ascontiguousarray(basis)
-        coeff = Yc @ basis.T
+        n, m = Y.shape
+        # the SVD's multiply-adds decide whether BLAS may use its threads
+        with contextlib.nullcontext() if n * m * min(n, m) >= BLAS_THREADS_FLOPS else blas_one_thread():
+            if pca_tol is None:
+                basis = np.eye(m)
+            else:
+                _, s, Vt = np.linalg.svd(Yc, full_matrices=False)
+                tail = np.sqrt(np.maximum(np.cumsum((s ** 2)[::-1])[::-1], 0.0))
+                norm_y = max(np.linalg.norm(Y), np.finfo(float).tiny)
+                resid = np.append(tail[1:], 0.0) / norm_y  # resid[k-1]: residual keeping k modes
+                k = int(np.argmax(resid <= pca_tol)) + 1
+                basis = Vt[:k]
+            basis = np.ascontiguousarray(basis)
+            coeff = Yc @ basis.T
         scale = float(np.sqrt(np.mean(coeff ** 2))) if coeff.size else 0.0
         return cls(x_mean, x_scale, y_mean, basis, scale if scale > 0 else 1.0)
 

@@ -1,4 +1,7 @@
 """Scaling: the PCA truncation rule at its threshold, against singular values chosen by hand."""
+import os
+import time
+
 import numpy as np
 import pytest
 
@@ -37,3 +40,37 @@ def test_pca_none_keeps_every_grid_point_and_zero_tol_every_mode():
     X = np.zeros((Y.shape[0], 1))
     np.testing.assert_array_equal(Scaling.fit(X, Y, None).basis, np.eye(Y.shape[1]))
     assert Scaling.fit(X, Y, 0.0).n_modes == min(Y.shape)  # zero residual: every singular vector
+
+
+def _other_threads_ticks():
+    """CPU time (clock ticks) of this process's threads but the main one."""
+    ticks = 0
+    for tid in os.listdir("/proc/self/task"):
+        if int(tid) != os.getpid():
+            try:
+                with open(f"/proc/self/task/{tid}/stat") as f:
+                    fields = f.read().rpartition(")")[2].split()
+                ticks += int(fields[11]) + int(fields[12])
+            except OSError:  # a thread that ended meanwhile
+                pass
+    return ticks
+
+
+def _idle_threads_ticks_after(work, settle=0.4):
+    time.sleep(settle)  # anything earlier stops spinning
+    before = _other_threads_ticks()
+    work()
+    time.sleep(settle)
+    return _other_threads_ticks() - before
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads Linux's /proc")
+def test_fitting_leaves_no_blas_thread_spinning():
+    """`surrogate run heat`'s 540 x 64 profiles: their norm, a BLAS dot that OpenBLAS
+    splits over its threads, left OpenBLAS's idle thread spinning about 0.1 s,
+    through the fit that followed."""
+    Y = np.random.default_rng(0).normal(size=(540, 64))
+    X = np.random.default_rng(1).uniform(size=(540, 5))
+    if _idle_threads_ticks_after(lambda: np.linalg.norm(Y)) < 5:
+        pytest.skip("BLAS does not spin a thread of its own here (one core, or another BLAS)")
+    assert _idle_threads_ticks_after(lambda: Scaling.fit(X, Y, 1e-3)) <= 2
