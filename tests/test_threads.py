@@ -5,6 +5,7 @@ import math
 import os
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 
@@ -403,80 +404,98 @@ def test_bad_threads_are_refused_by_name(bad):
         check_threads("threads", bad)
 
 
-def _blas_threads():
-    from threadpoolctl import threadpool_info
+# The BLAS tests run in a fresh process: OpenBLAS's thread count is one for the
+# whole process, and a test before them may have set it for good (a Dask
+# worker thread of an in-process cluster limits its process to one BLAS
+# thread, by design for a worker process of its own).
+BLAS_PRELUDE = """
+import threading
+import numpy as np
+from threadpoolctl import threadpool_info
+from surrogate import Surrogate, _threads
+
+def blas_threads():
     return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
 
-
-@pytest.fixture
-def two_blas_threads():
-    """BLAS on two threads or more, as it starts on two cores or more. Not set
-    here: threadpoolctl lets only the Python thread holding a limit change
-    OpenBLAS's count, and the tests change it from other threads."""
-    if not _blas_threads() or min(_blas_threads()) < 2:
-        pytest.skip("BLAS runs on one thread here")
-    before = _blas_threads()
-    yield before
-    assert _blas_threads() == before
+start = blas_threads()
+if not start or min(start) < 2:
+    print("SKIP BLAS runs on one thread here")
+    raise SystemExit(0)
+"""
 
 
-def test_blas_one_thread_limits_blas_and_restores_it(two_blas_threads):
-    with _threads.blas_one_thread():
-        assert set(_blas_threads()) == {1}
+def _run_blas_check(body):
+    """Run BLAS_PRELUDE + body in a new Python process; skip if BLAS starts on one thread there."""
+    proc = subprocess.run([sys.executable, "-c", BLAS_PRELUDE + textwrap.dedent(body)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    if proc.stdout.startswith("SKIP"):
+        pytest.skip(proc.stdout[5:].strip())
+
+
+def test_blas_one_thread_limits_blas_and_restores_it():
+    _run_blas_check("""
         with _threads.blas_one_thread():
-            assert set(_blas_threads()) == {1}
-        assert set(_blas_threads()) == {1}
-    assert _blas_threads() == two_blas_threads
+            assert set(blas_threads()) == {1}, blas_threads()
+            with _threads.blas_one_thread():
+                assert set(blas_threads()) == {1}, blas_threads()
+            assert set(blas_threads()) == {1}, blas_threads()
+        assert blas_threads() == start, (blas_threads(), start)
+    """)
 
 
-def test_blas_blocks_overlapping_in_python_threads_leave_blas_as_found(two_blas_threads):
+def test_blas_blocks_overlapping_in_python_threads_leave_blas_as_found():
     """A enters, B enters, A leaves, B leaves (an ensemble's L-BFGS polishes ran so):
-    BLAS is on one thread while both are in, and back on two at the end."""
-    a_in, a_out, b_in, b_done = (threading.Event() for _ in range(4))
-    seen = {}
+    BLAS is on one thread while both are in, and as it was at the end."""
+    _run_blas_check("""
+        a_in, a_out, b_in, b_done = (threading.Event() for _ in range(4))
+        seen = {}
 
-    def a():
-        with _threads.blas_one_thread():
-            a_in.set()
-            b_in.wait(5)
-            seen["both in"] = set(_blas_threads())
-        a_out.set()
+        def a():
+            with _threads.blas_one_thread():
+                a_in.set()
+                b_in.wait(5)
+                seen["both in"] = set(blas_threads())
+            a_out.set()
 
-    def b():
-        a_in.wait(5)
-        with _threads.blas_one_thread():
-            b_in.set()
-            a_out.wait(5)
-        b_done.set()
+        def b():
+            a_in.wait(5)
+            with _threads.blas_one_thread():
+                b_in.set()
+                a_out.wait(5)
+            b_done.set()
 
-    threads = [threading.Thread(target=a), threading.Thread(target=b)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(10)
-    assert b_done.is_set()
-    assert seen["both in"] == {1}
-    assert _blas_threads() == two_blas_threads
-    with _threads.blas_one_thread():  # and a later block still limits it
-        assert set(_blas_threads()) == {1}
-    assert _blas_threads() == two_blas_threads
+        threads = [threading.Thread(target=a), threading.Thread(target=b)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        assert b_done.is_set()
+        assert seen["both in"] == {1}, seen
+        assert blas_threads() == start, (blas_threads(), start)
+        with _threads.blas_one_thread():  # and a later block still limits it
+            assert set(blas_threads()) == {1}, blas_threads()
+        assert blas_threads() == start, (blas_threads(), start)
+    """)
 
 
-def test_an_ensemble_fit_leaves_blas_threads_as_it_found_them(two_blas_threads, monkeypatch):
+def test_an_ensemble_fit_leaves_blas_threads_as_it_found_them():
     """...and its members' L-BFGS polishes, side by side in Python threads, each
     run on one BLAS thread to the end."""
-    import scipy.optimize
-    minimize, seen = scipy.optimize.minimize, []
+    _run_blas_check("""
+        import scipy.optimize
+        minimize, seen = scipy.optimize.minimize, []
 
-    def watched(*args, **kwargs):
-        result = minimize(*args, **kwargs)
-        seen.append(set(_blas_threads()))
-        return result
-    monkeypatch.setattr(scipy.optimize, "minimize", watched)
-    rng = np.random.default_rng(0)
-    X = rng.uniform(size=(200, 3))
-    Y = np.sin(X @ rng.normal(size=(3, 8)))
-    for seed in range(3):
-        Surrogate(hidden=(8,), epochs=3, lbfgs_iter=10, ensemble=3, seed=seed).fit(X, Y, progress=False)
-        assert _blas_threads() == two_blas_threads
-    assert len(seen) == 9 and all(s == {1} for s in seen), seen
+        def watched(*args, **kwargs):
+            result = minimize(*args, **kwargs)
+            seen.append(set(blas_threads()))
+            return result
+        scipy.optimize.minimize = watched
+        rng = np.random.default_rng(0)
+        X = rng.uniform(size=(200, 3))
+        Y = np.sin(X @ rng.normal(size=(3, 8)))
+        for seed in range(3):
+            Surrogate(hidden=(8,), epochs=3, lbfgs_iter=10, ensemble=3, seed=seed).fit(X, Y, progress=False)
+            assert blas_threads() == start, (seed, blas_threads(), start)
+        assert len(seen) == 9 and all(s == {1} for s in seen), seen
+    """)
