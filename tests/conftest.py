@@ -44,3 +44,13 @@ def local_cluster():
         except AssertionError:
             return distributed.LocalCluster(dashboard_address=None, **options)
     return make
+
+
+@pytest.fixture
+def own_threads_env():
+    """os.environ for a new Python process that picks its own thread counts:
+    without OMP_/OPENBLAS_/MKL_NUM_THREADS, which distributed's Nanny sets to 1
+    in the environment of the process that starts worker processes (an
+    earlier test's cluster) and leaves there."""
+    return {k: v for k, v in os.environ.items()
+            if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}

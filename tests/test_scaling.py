@@ -77,13 +77,13 @@ print(idle_threads_ticks_after(lambda: np.linalg.norm(Y)), idle_threads_ticks_af
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads Linux's /proc")
-def test_fitting_leaves_no_blas_thread_spinning():
+def test_fitting_leaves_no_blas_thread_spinning(own_threads_env):
     """`surrogate run heat`'s 540 x 64 profiles: their norm, a BLAS dot that OpenBLAS
     splits over its threads, left OpenBLAS's idle thread spinning about 0.1 s,
     through the fit that followed. In a fresh process: a test before may have
     left BLAS on one thread for good (see test_threads.BLAS_PRELUDE)."""
     out = subprocess.run([sys.executable, "-c", SPIN_CHECK], capture_output=True, text=True,
-                         timeout=120, check=True).stdout
+                         timeout=120, check=True, env=own_threads_env).stdout
     bare_norm, scaling_fit = map(int, out.split())
     if bare_norm < 5:
         pytest.skip(f"BLAS does not spin a thread of its own here ({bare_norm} ticks after a bare norm)")

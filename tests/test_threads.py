@@ -407,7 +407,8 @@ def test_bad_threads_are_refused_by_name(bad):
 # The BLAS tests run in a fresh process: OpenBLAS's thread count is one for the
 # whole process, and a test before them may have set it for good (a Dask
 # worker thread of an in-process cluster limits its process to one BLAS
-# thread, by design for a worker process of its own).
+# thread, by design for a worker process of its own), and the environment is
+# the `own_threads_env` fixture's.
 BLAS_PRELUDE = """
 import threading
 import numpy as np
@@ -424,16 +425,16 @@ if not start or min(start) < 2:
 """
 
 
-def _run_blas_check(body):
+def _run_blas_check(body, env):
     """Run BLAS_PRELUDE + body in a new Python process; skip if BLAS starts on one thread there."""
     proc = subprocess.run([sys.executable, "-c", BLAS_PRELUDE + textwrap.dedent(body)],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     if proc.stdout.startswith("SKIP"):
         pytest.skip(proc.stdout[5:].strip())
 
 
-def test_blas_one_thread_limits_blas_and_restores_it():
+def test_blas_one_thread_limits_blas_and_restores_it(own_threads_env):
     _run_blas_check("""
         with _threads.blas_one_thread():
             assert set(blas_threads()) == {1}, blas_threads()
@@ -441,10 +442,10 @@ def test_blas_one_thread_limits_blas_and_restores_it():
                 assert set(blas_threads()) == {1}, blas_threads()
             assert set(blas_threads()) == {1}, blas_threads()
         assert blas_threads() == start, (blas_threads(), start)
-    """)
+    """, own_threads_env)
 
 
-def test_blas_blocks_overlapping_in_python_threads_leave_blas_as_found():
+def test_blas_blocks_overlapping_in_python_threads_leave_blas_as_found(own_threads_env):
     """A enters, B enters, A leaves, B leaves (an ensemble's L-BFGS polishes ran so):
     BLAS is on one thread while both are in, and as it was at the end."""
     _run_blas_check("""
@@ -476,10 +477,10 @@ def test_blas_blocks_overlapping_in_python_threads_leave_blas_as_found():
         with _threads.blas_one_thread():  # and a later block still limits it
             assert set(blas_threads()) == {1}, blas_threads()
         assert blas_threads() == start, (blas_threads(), start)
-    """)
+    """, own_threads_env)
 
 
-def test_an_ensemble_fit_leaves_blas_threads_as_it_found_them():
+def test_an_ensemble_fit_leaves_blas_threads_as_it_found_them(own_threads_env):
     """...and its members' L-BFGS polishes, side by side in Python threads, each
     run on one BLAS thread to the end."""
     _run_blas_check("""
@@ -498,4 +499,4 @@ def test_an_ensemble_fit_leaves_blas_threads_as_it_found_them():
             Surrogate(hidden=(8,), epochs=3, lbfgs_iter=10, ensemble=3, seed=seed).fit(X, Y, progress=False)
             assert blas_threads() == start, (seed, blas_threads(), start)
         assert len(seen) == 9 and all(s == {1} for s in seen), seen
-    """)
+    """, own_threads_env)
