@@ -287,12 +287,12 @@ class Chooser:
                 self._begin_trial()
         elif phase in ("warm", "wait"):
             self.worked += seconds
-            if self.worked >= self.first_wait:
+            if phase == "warm" and self.units is not None and self.unit_seconds * self.units < WORTH_SECONDS:
+                self.auto, self.phase = False, None   # too little work to risk a trial on
+            elif self.worked >= self.first_wait:
                 self._begin_trial()
             else:
                 self.phase = "wait"
-            if phase == "warm" and self.units is not None and self.unit_seconds * self.units < WORTH_SECONDS:
-                self.auto, self.phase = False, None   # too little work to risk a trial on
         elif phase == "one":
             self.one, self.spent, self.done, self.piece = self.unit_seconds, 0.0, 0, 1
             self.phase = "most"

@@ -374,13 +374,16 @@ def test_a_shared_block_belongs_to_its_python_thread():
 @pytest.mark.parametrize("units, measured", [(199, False), (200, True), (None, True)])
 def test_work_expected_to_be_short_is_not_measured(units, measured, monkeypatch):
     """A trial risks a stall of milliseconds: work of less than WORTH_SECONDS (0.5 ms a unit,
-    200 units) stays on one thread."""
+    200 units) stays on one thread, and /proc is not even read for it."""
     chooser = _threads.Chooser("auto", units=units)
     chooser.most = 2
     work = _Clock(monkeypatch).work(0.0005, 0.0001)
+    asked = []
+    monkeypatch.setattr(_threads, "cores_taken", lambda: asked.append(1) or False)
     with chooser:
         seen = [chooser.run(work) for _ in range(40)]
     assert (2 in seen) == measured and seen[:2] == [1, 1]
+    assert bool(asked) == measured
 
 
 def test_work_that_cannot_use_threads_runs_on_one_unmeasured():
