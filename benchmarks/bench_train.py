@@ -143,10 +143,10 @@ def medians(jobs, repeats, probe=None):
     processes kept busy meanwhile, or NaN without /proc/stat)}: the last tells
     a quiet run from one that only looked quiet; it is their CPU time over
     all rounds / the wall time of all rounds, as /proc/stat counts in ticks
-    (10 ms) that a single short run would not average out. With `probe`
-    (`two_core_probe()`), each timed run follows one, and a fourth element
-    is its median speed-up: 1.4-2.0x here when the host gives this machine two
-    cores of its own."""
+    (10 ms) that a single short run would not average out; and the median
+    speed-up of `probe` (`two_core_probe()`), run before each timed run, or
+    NaN without one: 1.4-2.0x here when the host gives this machine two cores
+    of its own."""
     for make_run in jobs.values():
         make_run(True)()
     walls, cores, others, probes = ({name: [] for name in jobs} for _ in range(4))
@@ -168,7 +168,7 @@ def medians(jobs, repeats, probe=None):
             others[name].append(m1 - m0 - cpu if m0 is not None else float("nan"))
     return {name: (statistics.median(walls[name]), statistics.median(cores[name]),
                    max(0.0, sum(others[name]) / sum(walls[name])),
-                   *([statistics.median(probes[name])] if probe is not None else []))
+                   statistics.median(probes[name]) if probe is not None else float("nan"))
             for name in jobs}
 
 
@@ -376,12 +376,11 @@ def train_table(contenders, workloads, data, n, repeats, label, probe=None):
         sizes = WORKLOADS[w]
         timed = medians({name: training(peer, sizes, *data[w], BATCH)
                          for name, peer in contenders.items()}, repeats, probe)
-        for name, (seconds, cores, others, *probed) in timed.items():
-            results[w, name] = EPOCHS * n / seconds
-            conditions[w, name] = (others, probed[0] if probed else float("nan"))
+        for name, (seconds, cores, others, probed) in timed.items():
+            results[w, name], conditions[w, name] = EPOCHS * n / seconds, (others, probed)
             print(f"  {label:5s} {w} {str(sizes):26s} {name:8s} {results[w, name]:>12,.0f} "
                   f"samples/s   ({cores:.1f} cores busy; other processes {others:.1f}, "
-                  f"two-core probe {conditions[w, name][1]:.2f}x)", flush=True)
+                  f"two-core probe {probed:.2f}x)", flush=True)
     return results, conditions
 
 
